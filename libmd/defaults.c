@@ -1,0 +1,4 @@
+/* defaults.c - STUB, to be written. */
+#include "config.h"
+
+#include "defaults.h"

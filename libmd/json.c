@@ -1,0 +1,721 @@
+/* json.c - the table-driven walk between yajl trees and C structures. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+#include "error.h"
+#include "json.h"
+#include "spec.h"
+
+#define MEMBER(obj, off, type) ((type *)((char *)(obj) + (off)))
+#define CMEMBER(obj, off, type) ((const type *)((const char *)(obj) + (off)))
+
+/* ------------------------------------------------------------ syntax check */
+
+/* yajl_tree_parse() builds the tree without a depth limit and frees it
+ * recursively, so a document of a million '[' would exhaust the stack.  A
+ * first pass with the event parser rejects such input and strings holding
+ * NUL, finds the line and column of syntax errors, and refuses comments
+ * (not JSON). */
+struct depth_guard {
+    int depth;
+    bool too_deep;
+    bool nul_in_string;
+};
+
+static int on_open(void *ctx)
+{
+    struct depth_guard *g = ctx;
+    if (++g->depth > MD_JSON_MAX_DEPTH) {
+        g->too_deep = true;
+        return 0;
+    }
+    return 1;
+}
+
+static int on_close(void *ctx)
+{
+    struct depth_guard *g = ctx;
+    g->depth--;
+    return 1;
+}
+
+/* "\u0000" would silently cut a C string short ("/a\u0000b" read as "/a"),
+ * so strings and keys holding a NUL are refused here. */
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    struct depth_guard *g = ctx;
+    if (memchr(s, '\0', len)) {
+        g->nul_in_string = true;
+        return 0;
+    }
+    return 1;
+}
+
+static const yajl_callbacks depth_callbacks = {
+    .yajl_string = on_string,
+    .yajl_start_map = on_open,
+    .yajl_map_key = on_string,
+    .yajl_end_map = on_close,
+    .yajl_start_array = on_open,
+    .yajl_end_array = on_close,
+};
+
+static void position(const char *text, size_t offset, size_t *line, size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < offset; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+static int check_syntax(const char *text, size_t len, const char *name, md_errors *problems)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (nul)
+        return md_errors_add(problems, "%s: invalid JSON: NUL byte at offset %zu", name,
+                             (size_t)(nul - text));
+    struct depth_guard guard = {0, false, false};
+    yajl_handle h = yajl_alloc(&depth_callbacks, NULL, &guard);
+    if (!h)
+        return md_errors_add(problems, "%s: out of memory", name);
+    yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
+    size_t offset = yajl_get_bytes_consumed(h);
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+        offset = len; /* an error now means the text ended too early */
+    }
+    int rc = 0;
+    if (guard.too_deep) {
+        rc = md_errors_add(problems, "%s: invalid JSON: nested deeper than %d levels", name,
+                           MD_JSON_MAX_DEPTH);
+    } else if (guard.nul_in_string) {
+        size_t line, col;
+        position(text, offset, &line, &col);
+        rc = md_errors_add(problems,
+                           "%s: invalid JSON at line %zu, column %zu: string contains \\u0000",
+                           name, line, col);
+    } else if (st != yajl_status_ok) {
+        unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+        size_t line, col;
+        position(text, offset, &line, &col);
+        /* yajl's message ends in a newline; keep the first line only. */
+        char *text_msg = (char *)msg;
+        text_msg[strcspn(text_msg, "\n")] = '\0';
+        rc = md_errors_add(problems, "%s: invalid JSON at line %zu, column %zu: %s", name, line,
+                           col, msg ? text_msg : "syntax error");
+        yajl_free_error(h, msg);
+    }
+    yajl_free(h);
+    return rc;
+}
+
+int md_json_parse(const char *text, size_t len, const char *name, yajl_val *out,
+                  md_errors *problems)
+{
+    *out = NULL;
+    if (len > MD_JSON_MAX_BYTES)
+        return md_errors_add(problems, "%s: larger than %u bytes", name, MD_JSON_MAX_BYTES);
+    if (check_syntax(text, len, name, problems) < 0)
+        return -1;
+    char errbuf[256] = "";
+    /* yajl_tree_parse() wants a NUL-terminated string. */
+    char *copy = strndup(text, len);
+    if (!copy)
+        return md_errors_add(problems, "%s: out of memory", name);
+    *out = yajl_tree_parse(copy, errbuf, sizeof(errbuf));
+    free(copy);
+    if (!*out) {
+        errbuf[strcspn(errbuf, "\n")] = '\0';
+        return md_errors_add(problems, "%s: invalid JSON: %s", name, errbuf);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+/* The JSON path of the value being decoded, e.g. process.rlimits[2].type. */
+struct jpath {
+    char buf[512];
+    size_t len;
+};
+
+static size_t path_push(struct jpath *p, const char *fmt, ...) MD_PRINTF(2, 3);
+
+static size_t path_push(struct jpath *p, const char *fmt, ...)
+{
+    size_t saved = p->len;
+    if (p->len < sizeof(p->buf) - 1) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(p->buf + p->len, sizeof(p->buf) - p->len, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+            p->len += (size_t)n < sizeof(p->buf) - p->len ? (size_t)n : sizeof(p->buf) - p->len - 1;
+    }
+    return saved;
+}
+
+static void path_pop(struct jpath *p, size_t saved)
+{
+    p->len = saved;
+    p->buf[saved] = '\0';
+}
+
+static size_t path_key(struct jpath *p, const char *key)
+{
+    return path_push(p, "%s%s", p->len ? "." : "", key);
+}
+
+/* Map keys are arbitrary strings ("net.ipv4.ip_forward"), so they are
+ * quoted; very long ones are shortened to keep the message one line. */
+static size_t path_map_key(struct jpath *p, const char *key)
+{
+    return path_push(p, "[\"%.64s%s\"]", key, strlen(key) > 64 ? "..." : "");
+}
+
+struct decoder {
+    const char *name;
+    md_errors *problems;
+    struct jpath path;
+};
+
+static void problem(struct decoder *d, const char *what)
+{
+    md_errors_add(d->problems, "%s: %s: %s", d->name, d->path.len ? d->path.buf : "(document)",
+                  what);
+}
+
+static void decode_object(struct decoder *d, yajl_val node, const struct md_jtype *type,
+                          void *obj);
+
+static char *decode_string(struct decoder *d, yajl_val v)
+{
+    if (!YAJL_IS_STRING(v)) {
+        problem(d, "must be a string");
+        return NULL;
+    }
+    char *s = strdup(v->u.string);
+    if (!s)
+        problem(d, "out of memory");
+    return s;
+}
+
+/* Integers are read from yajl's raw text, so that uint64 values above
+ * INT64_MAX and fractions ("1.5", "1e3") are told apart exactly. */
+static bool decode_integer(struct decoder *d, yajl_val v, int64_t min, uint64_t max, void *out,
+                           enum md_jkind kind)
+{
+    char what[96];
+    if (min < 0)
+        snprintf(what, sizeof(what), "must be an integer from %" PRId64 " to %" PRIu64, min, max);
+    else
+        snprintf(what, sizeof(what), "must be an integer from 0 to %" PRIu64, max);
+    if (!YAJL_IS_NUMBER(v)) {
+        problem(d, what);
+        return false;
+    }
+    const char *raw = YAJL_GET_NUMBER(v);
+    const char *digits = raw[0] == '-' ? raw + 1 : raw;
+    if (!*digits || strspn(digits, "0123456789") != strlen(digits)) {
+        problem(d, what);
+        return false;
+    }
+    errno = 0;
+    if (raw[0] == '-') {
+        long long n = strtoll(raw, NULL, 10);
+        if (errno || n < min) {
+            problem(d, what);
+            return false;
+        }
+        /* Negative values only reach signed kinds, whose max fits. */
+        if (kind == MD_J_INT32)
+            *(int32_t *)out = (int32_t)n;
+        else
+            *(int64_t *)out = n;
+        return true;
+    }
+    unsigned long long n = strtoull(raw, NULL, 10);
+    if (errno || n > max) {
+        problem(d, what);
+        return false;
+    }
+    switch (kind) {
+    case MD_J_INT32:
+        *(int32_t *)out = (int32_t)n;
+        break;
+    case MD_J_INT64:
+        *(int64_t *)out = (int64_t)n;
+        break;
+    case MD_J_UINT16:
+        *(uint16_t *)out = (uint16_t)n;
+        break;
+    case MD_J_UINT32:
+        *(uint32_t *)out = (uint32_t)n;
+        break;
+    default:
+        *(uint64_t *)out = n;
+        break;
+    }
+    return true;
+}
+
+static bool decode_number(struct decoder *d, yajl_val v, enum md_jkind kind, void *out)
+{
+    switch (kind) {
+    case MD_J_INT32:
+        return decode_integer(d, v, INT32_MIN, INT32_MAX, out, kind);
+    case MD_J_INT64:
+        return decode_integer(d, v, INT64_MIN, INT64_MAX, out, kind);
+    case MD_J_UINT16:
+        return decode_integer(d, v, 0, UINT16_MAX, out, kind);
+    case MD_J_UINT32:
+        return decode_integer(d, v, 0, UINT32_MAX, out, kind);
+    default:
+        return decode_integer(d, v, 0, UINT64_MAX, out, kind);
+    }
+}
+
+static void *alloc_array(struct decoder *d, size_t n, size_t size)
+{
+    if (n == 0)
+        return NULL;
+    void *p = calloc(n, size);
+    if (!p)
+        problem(d, "out of memory");
+    return p;
+}
+
+static void decode_strings(struct decoder *d, yajl_val v, char ***out, size_t *count)
+{
+    if (!YAJL_IS_ARRAY(v)) {
+        problem(d, "must be an array of strings");
+        return;
+    }
+    size_t n = v->u.array.len;
+    char **items = alloc_array(d, n, sizeof(char *));
+    if (!items)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t saved = path_push(&d->path, "[%zu]", i);
+        char *s = decode_string(d, v->u.array.values[i]);
+        if (s)
+            items[kept++] = s;
+        path_pop(&d->path, saved);
+    }
+    *out = items;
+    *count = kept;
+}
+
+static void decode_uint32s(struct decoder *d, yajl_val v, uint32_t **out, size_t *count)
+{
+    if (!YAJL_IS_ARRAY(v)) {
+        problem(d, "must be an array of integers");
+        return;
+    }
+    size_t n = v->u.array.len;
+    uint32_t *items = alloc_array(d, n, sizeof(uint32_t));
+    if (!items)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t saved = path_push(&d->path, "[%zu]", i);
+        if (decode_number(d, v->u.array.values[i], MD_J_UINT32, &items[kept]))
+            kept++;
+        path_pop(&d->path, saved);
+    }
+    *out = items;
+    *count = kept;
+}
+
+static void decode_objects(struct decoder *d, yajl_val v, const struct md_jtype *type, void **out,
+                           size_t *count)
+{
+    if (!YAJL_IS_ARRAY(v)) {
+        problem(d, "must be an array of objects");
+        return;
+    }
+    size_t n = v->u.array.len;
+    char *items = alloc_array(d, n, type->size);
+    if (!items)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        size_t saved = path_push(&d->path, "[%zu]", i);
+        decode_object(d, v->u.array.values[i], type, items + i * type->size);
+        path_pop(&d->path, saved);
+    }
+    *out = items;
+    *count = n;
+}
+
+static void decode_string_map(struct decoder *d, yajl_val v, md_kv **out, size_t *count)
+{
+    if (!YAJL_IS_OBJECT(v)) {
+        problem(d, "must be an object of strings");
+        return;
+    }
+    size_t n = v->u.object.len;
+    md_kv *items = alloc_array(d, n, sizeof(md_kv));
+    if (!items)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *key = v->u.object.keys[i];
+        size_t saved = path_map_key(&d->path, key);
+        char *value = decode_string(d, v->u.object.values[i]);
+        if (value) {
+            items[kept].key = strdup(key);
+            items[kept].value = value;
+            if (!items[kept].key) {
+                free(value);
+                problem(d, "out of memory");
+            } else {
+                kept++;
+            }
+        }
+        path_pop(&d->path, saved);
+    }
+    *out = items;
+    *count = kept;
+}
+
+static void decode_object_map(struct decoder *d, yajl_val v, const struct md_jtype *type,
+                              void **out, size_t *count)
+{
+    if (!YAJL_IS_OBJECT(v)) {
+        problem(d, "must be an object");
+        return;
+    }
+    size_t n = v->u.object.len;
+    char *items = alloc_array(d, n, type->size);
+    if (!items)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char *item = items + i * type->size;
+        size_t saved = path_map_key(&d->path, v->u.object.keys[i]);
+        /* By convention the key is the struct's first member. */
+        *(char **)item = strdup(v->u.object.keys[i]);
+        decode_object(d, v->u.object.values[i], type, item);
+        path_pop(&d->path, saved);
+    }
+    *out = items;
+    *count = n;
+}
+
+static yajl_val lookup(yajl_val obj, const char *key)
+{
+    for (size_t i = 0; i < obj->u.object.len; i++)
+        if (strcmp(obj->u.object.keys[i], key) == 0)
+            return obj->u.object.values[i];
+    return NULL;
+}
+
+static void decode_field(struct decoder *d, yajl_val v, const struct md_jfield *f, void *obj)
+{
+    void *member = MEMBER(obj, f->off, void);
+    switch (f->kind) {
+    case MD_J_STRING:
+        *(char **)member = decode_string(d, v);
+        break;
+    case MD_J_BOOL:
+        if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+            *(bool *)member = YAJL_IS_TRUE(v);
+        else
+            problem(d, "must be true or false");
+        break;
+    case MD_J_INT32:
+    case MD_J_INT64:
+    case MD_J_UINT16:
+    case MD_J_UINT32:
+    case MD_J_UINT64:
+        if (decode_number(d, v, f->kind, member) && f->aux != MD_J_NOAUX)
+            *MEMBER(obj, f->aux, bool) = true;
+        break;
+    case MD_J_OBJECT: {
+        void *sub = calloc(1, f->type->size);
+        if (!sub) {
+            problem(d, "out of memory");
+            break;
+        }
+        *(void **)member = sub;
+        decode_object(d, v, f->type, sub);
+        break;
+    }
+    case MD_J_STRINGS:
+        decode_strings(d, v, (char ***)member, MEMBER(obj, f->aux, size_t));
+        break;
+    case MD_J_UINT32S:
+        decode_uint32s(d, v, (uint32_t **)member, MEMBER(obj, f->aux, size_t));
+        break;
+    case MD_J_OBJECTS:
+        decode_objects(d, v, f->type, (void **)member, MEMBER(obj, f->aux, size_t));
+        break;
+    case MD_J_STRING_MAP:
+        decode_string_map(d, v, (md_kv **)member, MEMBER(obj, f->aux, size_t));
+        break;
+    case MD_J_OBJECT_MAP:
+        decode_object_map(d, v, f->type, (void **)member, MEMBER(obj, f->aux, size_t));
+        break;
+    }
+}
+
+static void decode_object(struct decoder *d, yajl_val node, const struct md_jtype *type,
+                          void *obj)
+{
+    if (!YAJL_IS_OBJECT(node)) {
+        problem(d, "must be an object");
+        return;
+    }
+    for (size_t i = 0; i < type->n_fields; i++) {
+        const struct md_jfield *f = &type->fields[i];
+        yajl_val v = lookup(node, f->key);
+        size_t saved = path_key(&d->path, f->key);
+        /* null reads as absent, as Go's encoding/json (runc) reads it. */
+        if (!v || YAJL_IS_NULL(v)) {
+            if (f->flags & MD_J_REQUIRED)
+                problem(d, "required property is missing");
+        } else {
+            decode_field(d, v, f, obj);
+        }
+        path_pop(&d->path, saved);
+    }
+}
+
+void md_json_decode(yajl_val node, const struct md_jtype *type, void *obj, const char *name,
+                    md_errors *problems)
+{
+    struct decoder d = {.name = name, .problems = problems};
+    d.path.buf[0] = '\0';
+    decode_object(&d, node, type, obj);
+}
+
+/* ---------------------------------------------------------------- freeing */
+
+static void free_items(const struct md_jtype *type, char *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        md_json_free(type, items + i * type->size);
+    free(items);
+}
+
+void md_json_free(const struct md_jtype *type, void *obj)
+{
+    if (!obj)
+        return;
+    for (size_t i = 0; i < type->n_fields; i++) {
+        const struct md_jfield *f = &type->fields[i];
+        void *member = MEMBER(obj, f->off, void);
+        switch (f->kind) {
+        case MD_J_STRING:
+        case MD_J_UINT32S:
+            free(*(void **)member);
+            break;
+        case MD_J_OBJECT:
+            md_json_free(f->type, *(void **)member);
+            free(*(void **)member);
+            break;
+        case MD_J_STRINGS:
+            md_strv_free(*(char ***)member, *MEMBER(obj, f->aux, size_t));
+            break;
+        case MD_J_OBJECTS:
+            free_items(f->type, *(char **)member, *MEMBER(obj, f->aux, size_t));
+            break;
+        case MD_J_OBJECT_MAP: {
+            char *items = *(char **)member;
+            size_t n = *MEMBER(obj, f->aux, size_t);
+            for (size_t j = 0; j < n; j++)
+                free(*(char **)(items + j * f->type->size));
+            free_items(f->type, items, n);
+            break;
+        }
+        case MD_J_STRING_MAP: {
+            md_kv *kv = *(md_kv **)member;
+            size_t n = *MEMBER(obj, f->aux, size_t);
+            for (size_t j = 0; j < n; j++) {
+                free(kv[j].key);
+                free(kv[j].value);
+            }
+            free(kv);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- encoding */
+
+void md_jgen_string(yajl_gen g, const char *s)
+{
+    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+void md_jgen_kv(yajl_gen g, const char *key, const char *value)
+{
+    md_jgen_string(g, key);
+    md_jgen_string(g, value);
+}
+
+static void encode_number(yajl_gen g, enum md_jkind kind, const void *member)
+{
+    char buf[32];
+    switch (kind) {
+    case MD_J_INT32:
+        snprintf(buf, sizeof(buf), "%" PRId32, *(const int32_t *)member);
+        break;
+    case MD_J_INT64:
+        snprintf(buf, sizeof(buf), "%" PRId64, *(const int64_t *)member);
+        break;
+    case MD_J_UINT16:
+        snprintf(buf, sizeof(buf), "%" PRIu16, *(const uint16_t *)member);
+        break;
+    case MD_J_UINT32:
+        snprintf(buf, sizeof(buf), "%" PRIu32, *(const uint32_t *)member);
+        break;
+    default:
+        snprintf(buf, sizeof(buf), "%" PRIu64, *(const uint64_t *)member);
+        break;
+    }
+    yajl_gen_number(g, buf, strlen(buf));
+}
+
+/* Whether a member holds a value worth writing; absent ones are omitted. */
+static bool present(const struct md_jfield *f, const void *obj)
+{
+    const void *member = CMEMBER(obj, f->off, void);
+    switch (f->kind) {
+    case MD_J_STRING:
+    case MD_J_OBJECT:
+        return *(void *const *)member != NULL;
+    case MD_J_BOOL:
+        return *(const bool *)member || (f->flags & MD_J_REQUIRED);
+    case MD_J_INT32:
+    case MD_J_INT64:
+    case MD_J_UINT16:
+    case MD_J_UINT32:
+    case MD_J_UINT64:
+        return f->aux == MD_J_NOAUX || *CMEMBER(obj, f->aux, bool);
+    default:
+        return *CMEMBER(obj, f->aux, size_t) > 0;
+    }
+}
+
+static void encode_field(yajl_gen g, const struct md_jfield *f, const void *obj)
+{
+    const void *member = CMEMBER(obj, f->off, void);
+    bool counted = f->kind >= MD_J_STRINGS; /* arrays and maps keep a count at aux */
+    size_t n = counted ? *CMEMBER(obj, f->aux, size_t) : 0;
+    switch (f->kind) {
+    case MD_J_STRING:
+        md_jgen_string(g, *(char *const *)member);
+        break;
+    case MD_J_BOOL:
+        yajl_gen_bool(g, *(const bool *)member);
+        break;
+    case MD_J_INT32:
+    case MD_J_INT64:
+    case MD_J_UINT16:
+    case MD_J_UINT32:
+    case MD_J_UINT64:
+        encode_number(g, f->kind, member);
+        break;
+    case MD_J_OBJECT:
+        md_json_encode(g, f->type, *(void *const *)member);
+        break;
+    case MD_J_STRINGS: {
+        char *const *v = *(char **const *)member;
+        yajl_gen_array_open(g);
+        for (size_t i = 0; i < n; i++)
+            md_jgen_string(g, v[i]);
+        yajl_gen_array_close(g);
+        break;
+    }
+    case MD_J_UINT32S: {
+        const uint32_t *v = *(uint32_t *const *)member;
+        yajl_gen_array_open(g);
+        for (size_t i = 0; i < n; i++)
+            encode_number(g, MD_J_UINT32, &v[i]);
+        yajl_gen_array_close(g);
+        break;
+    }
+    case MD_J_OBJECTS: {
+        const char *items = *(char *const *)member;
+        yajl_gen_array_open(g);
+        for (size_t i = 0; i < n; i++)
+            md_json_encode(g, f->type, items + i * f->type->size);
+        yajl_gen_array_close(g);
+        break;
+    }
+    case MD_J_STRING_MAP: {
+        const md_kv *kv = *(md_kv *const *)member;
+        yajl_gen_map_open(g);
+        for (size_t i = 0; i < n; i++)
+            md_jgen_kv(g, kv[i].key, kv[i].value);
+        yajl_gen_map_close(g);
+        break;
+    }
+    case MD_J_OBJECT_MAP: {
+        const char *items = *(char *const *)member;
+        yajl_gen_map_open(g);
+        for (size_t i = 0; i < n; i++) {
+            const char *item = items + i * f->type->size;
+            md_jgen_string(g, *(char *const *)item);
+            md_json_encode(g, f->type, item);
+        }
+        yajl_gen_map_close(g);
+        break;
+    }
+    }
+}
+
+int md_json_encode(yajl_gen g, const struct md_jtype *type, const void *obj)
+{
+    yajl_gen_map_open(g);
+    for (size_t i = 0; i < type->n_fields; i++) {
+        const struct md_jfield *f = &type->fields[i];
+        if (!present(f, obj))
+            continue;
+        md_jgen_string(g, f->key);
+        encode_field(g, f, obj);
+    }
+    return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -1;
+}
+
+int md_json_to_text(const struct md_jtype *type, const void *obj, char **out, size_t *len,
+                    md_error *err)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return md_fail(err, ENOMEM, "serialize JSON");
+    yajl_gen_config(g, yajl_gen_beautify, 1);
+    yajl_gen_config(g, yajl_gen_indent_string, "\t");
+    int rc = md_json_encode(g, type, obj);
+    const unsigned char *buf;
+    size_t n;
+    if (rc == 0 && yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok) {
+        /* yajl's beautified output already ends in a newline. */
+        *out = strndup((const char *)buf, n);
+        if (len)
+            *len = n;
+        rc = *out ? 0 : md_fail(err, ENOMEM, "serialize JSON");
+    } else {
+        rc = md_fail(err, EINVAL, "serialize JSON: invalid document");
+    }
+    yajl_gen_free(g);
+    return rc;
+}

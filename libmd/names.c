@@ -1,0 +1,4 @@
+/* names.c - STUB, to be written. */
+#include "config.h"
+
+#include "names.h"

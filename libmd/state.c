@@ -1,0 +1,4 @@
+/* state.c - STUB, to be written. */
+#include "config.h"
+
+#include "state.h"

@@ -1,0 +1,4 @@
+/* validate.c - STUB, to be written. */
+#include "config.h"
+
+#include "validate.h"

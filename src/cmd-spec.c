@@ -1,0 +1,9 @@
+/* cmd-spec.c - STUB, to be written. */
+#include "config.h"
+
+#include "cli.h"
+
+int cmd_spec(const struct md_globals *g, int argc, char **argv)
+{
+    return 1;
+}

@@ -1,0 +1,4 @@
+/* test-state.c - STUB, to be written. */
+#include <criterion/criterion.h>
+
+#include "fixture.h"

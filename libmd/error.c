@@ -45,6 +45,16 @@ int md_fail(md_error *err, int errnum, const char *fmt, ...)
     return -1;
 }
 
+int md_failx(md_error *err, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_msg(err, vformat(fmt, ap));
+    va_end(ap);
+    err->errnum = errnum;
+    return -1;
+}
+
 int md_wrap(md_error *err, const char *fmt, ...)
 {
     va_list ap;

@@ -10,6 +10,10 @@
  * errnum is 0) and return -1.  Replaces any message already there. */
 int md_fail(md_error *err, int errnum, const char *fmt, ...) MD_PRINTF(3, 4);
 
+/* The same without the strerror() suffix, for failures whose message says
+ * it all; errnum is still recorded for callers that test it. */
+int md_failx(md_error *err, int errnum, const char *fmt, ...) MD_PRINTF(3, 4);
+
 /* Prefix the message in *err with context: "<context>: <old message>".
  * Returns -1 so that `return md_wrap(err, "...")` reads naturally. */
 int md_wrap(md_error *err, const char *fmt, ...) MD_PRINTF(2, 3);

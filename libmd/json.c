@@ -17,54 +17,208 @@
 #define MEMBER(obj, off, type) ((type *)((char *)(obj) + (off)))
 #define CMEMBER(obj, off, type) ((const type *)((const char *)(obj) + (off)))
 
-/* ------------------------------------------------------------ syntax check */
+/* ------------------------------------------------------------- parsing */
 
-/* yajl_tree_parse() builds the tree without a depth limit and frees it
- * recursively, so a document of a million '[' would exhaust the stack.  A
- * first pass with the event parser rejects such input and strings holding
- * NUL, finds the line and column of syntax errors, and refuses comments
- * (not JSON). */
-struct depth_guard {
-    int depth;
-    bool too_deep;
-    bool nul_in_string;
+/* The tree is built here from yajl's events rather than by
+ * yajl_tree_parse(), which grows arrays one element at a time (quadratic on
+ * a large array) and has no depth limit (its recursive free would exhaust
+ * the stack on a million '[').  The nodes are yajl's own, allocated as
+ * yajl_tree.c allocates them, so yajl_tree_free() releases them.  Strings
+ * and keys holding "\u0000" are refused: a C string would silently end
+ * there ("/a\u0000b" read as "/a").  Comments are refused: not JSON. */
+struct frame {
+    yajl_val node;
+    size_t cap; /* allocated slots of node's values (and keys) */
 };
 
-static int on_open(void *ctx)
+struct builder {
+    struct frame stack[MD_JSON_MAX_DEPTH];
+    size_t depth;
+    yajl_val root;
+    bool too_deep;
+    bool nul_in_string;
+    bool no_memory;
+};
+
+static yajl_val new_node(struct builder *b, yajl_type type)
 {
-    struct depth_guard *g = ctx;
-    if (++g->depth > MD_JSON_MAX_DEPTH) {
-        g->too_deep = true;
+    yajl_val v = calloc(1, sizeof(*v));
+    if (!v)
+        b->no_memory = true;
+    else
+        v->type = type;
+    return v;
+}
+
+static bool grow(struct frame *f, bool keys)
+{
+    size_t len = keys ? f->node->u.object.len : f->node->u.array.len;
+    if (len < f->cap)
+        return true;
+    size_t cap = f->cap ? f->cap * 2 : 8;
+    yajl_val *values = realloc(keys ? f->node->u.object.values : f->node->u.array.values,
+                               cap * sizeof(yajl_val));
+    if (!values)
+        return false;
+    if (keys) {
+        f->node->u.object.values = values;
+        const char **names = realloc(f->node->u.object.keys, cap * sizeof(char *));
+        if (!names)
+            return false;
+        f->node->u.object.keys = names;
+    } else {
+        f->node->u.array.values = values;
+    }
+    f->cap = cap;
+    return true;
+}
+
+/* Attach a finished value to the open container (or make it the root). */
+static int attach(struct builder *b, yajl_val v)
+{
+    if (!v)
+        return 0;
+    if (b->depth == 0) {
+        b->root = v;
+        return 1;
+    }
+    struct frame *f = &b->stack[b->depth - 1];
+    if (f->node->type == yajl_t_object) {
+        /* on_key made the slot. */
+        f->node->u.object.values[f->node->u.object.len - 1] = v;
+        return 1;
+    }
+    if (!grow(f, false)) {
+        yajl_tree_free(v);
+        b->no_memory = true;
         return 0;
     }
+    f->node->u.array.values[f->node->u.array.len++] = v;
     return 1;
+}
+
+static int on_open(struct builder *b, yajl_type type)
+{
+    if (b->depth == MD_JSON_MAX_DEPTH) {
+        b->too_deep = true;
+        return 0;
+    }
+    yajl_val v = new_node(b, type);
+    if (!attach(b, v))
+        return 0;
+    b->stack[b->depth++] = (struct frame){v, 0};
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return on_open(ctx, yajl_t_object);
+}
+
+static int on_start_array(void *ctx)
+{
+    return on_open(ctx, yajl_t_array);
 }
 
 static int on_close(void *ctx)
 {
-    struct depth_guard *g = ctx;
-    g->depth--;
+    struct builder *b = ctx;
+    b->depth--;
     return 1;
 }
 
-/* "\u0000" would silently cut a C string short ("/a\u0000b" read as "/a"),
- * so strings and keys holding a NUL are refused here. */
-static int on_string(void *ctx, const unsigned char *s, size_t len)
+static char *copy_text(struct builder *b, const unsigned char *s, size_t len)
 {
-    struct depth_guard *g = ctx;
     if (memchr(s, '\0', len)) {
-        g->nul_in_string = true;
+        b->nul_in_string = true;
+        return NULL;
+    }
+    char *copy = strndup((const char *)s, len);
+    if (!copy)
+        b->no_memory = true;
+    return copy;
+}
+
+static int on_key(void *ctx, const unsigned char *s, size_t len)
+{
+    struct builder *b = ctx;
+    struct frame *f = &b->stack[b->depth - 1];
+    char *key = copy_text(b, s, len);
+    if (!key)
+        return 0;
+    if (!grow(f, true)) {
+        free(key);
+        b->no_memory = true;
         return 0;
     }
+    size_t i = f->node->u.object.len++;
+    f->node->u.object.keys[i] = key;
+    f->node->u.object.values[i] = NULL;
     return 1;
 }
 
-static const yajl_callbacks depth_callbacks = {
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    struct builder *b = ctx;
+    char *text = copy_text(b, s, len);
+    if (!text)
+        return 0;
+    yajl_val v = new_node(b, yajl_t_string);
+    if (!v) {
+        free(text);
+        return 0;
+    }
+    v->u.string = text;
+    return attach(b, v);
+}
+
+static int on_number(void *ctx, const char *s, size_t len)
+{
+    struct builder *b = ctx;
+    yajl_val v = new_node(b, yajl_t_number);
+    if (!v)
+        return 0;
+    v->u.number.r = strndup(s, len);
+    if (!v->u.number.r) {
+        free(v);
+        b->no_memory = true;
+        return 0;
+    }
+    /* The decoder reads integers from the raw text; the flags are kept
+     * right for anyone using yajl's accessors. */
+    char *end;
+    errno = 0;
+    v->u.number.i = strtoll(v->u.number.r, &end, 10);
+    if (errno == 0 && *end == '\0')
+        v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+    errno = 0;
+    v->u.number.d = strtod(v->u.number.r, &end);
+    if (errno == 0 && *end == '\0')
+        v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+    return attach(b, v);
+}
+
+static int on_bool(void *ctx, int value)
+{
+    struct builder *b = ctx;
+    return attach(b, new_node(b, value ? yajl_t_true : yajl_t_false));
+}
+
+static int on_null(void *ctx)
+{
+    struct builder *b = ctx;
+    return attach(b, new_node(b, yajl_t_null));
+}
+
+static const yajl_callbacks build_callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_bool,
+    .yajl_number = on_number,
     .yajl_string = on_string,
-    .yajl_start_map = on_open,
-    .yajl_map_key = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_key,
     .yajl_end_map = on_close,
-    .yajl_start_array = on_open,
+    .yajl_start_array = on_start_array,
     .yajl_end_array = on_close,
 };
 
@@ -82,45 +236,28 @@ static void position(const char *text, size_t offset, size_t *line, size_t *col)
     }
 }
 
-static int check_syntax(const char *text, size_t len, const char *name, md_errors *problems)
+static int parse_error(yajl_handle h, const struct builder *b, const char *text, size_t offset,
+                       const char *name, md_errors *problems)
 {
-    const char *nul = memchr(text, '\0', len);
-    if (nul)
-        return md_errors_add(problems, "%s: invalid JSON: NUL byte at offset %zu", name,
-                             (size_t)(nul - text));
-    struct depth_guard guard = {0, false, false};
-    yajl_handle h = yajl_alloc(&depth_callbacks, NULL, &guard);
-    if (!h)
+    size_t line, col;
+    position(text, offset, &line, &col);
+    if (b->no_memory)
         return md_errors_add(problems, "%s: out of memory", name);
-    yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
-    size_t offset = yajl_get_bytes_consumed(h);
-    if (st == yajl_status_ok) {
-        st = yajl_complete_parse(h);
-        offset = len; /* an error now means the text ended too early */
-    }
-    int rc = 0;
-    if (guard.too_deep) {
-        rc = md_errors_add(problems, "%s: invalid JSON: nested deeper than %d levels", name,
-                           MD_JSON_MAX_DEPTH);
-    } else if (guard.nul_in_string) {
-        size_t line, col;
-        position(text, offset, &line, &col);
-        rc = md_errors_add(problems,
-                           "%s: invalid JSON at line %zu, column %zu: string contains \\u0000",
-                           name, line, col);
-    } else if (st != yajl_status_ok) {
-        unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-        size_t line, col;
-        position(text, offset, &line, &col);
-        /* yajl's message ends in a newline; keep the first line only. */
-        char *text_msg = (char *)msg;
-        text_msg[strcspn(text_msg, "\n")] = '\0';
-        rc = md_errors_add(problems, "%s: invalid JSON at line %zu, column %zu: %s", name, line,
-                           col, msg ? text_msg : "syntax error");
-        yajl_free_error(h, msg);
-    }
-    yajl_free(h);
-    return rc;
+    if (b->too_deep)
+        return md_errors_add(problems, "%s: invalid JSON: nested deeper than %d levels", name,
+                             MD_JSON_MAX_DEPTH);
+    if (b->nul_in_string)
+        return md_errors_add(problems,
+                             "%s: invalid JSON at line %zu, column %zu: string contains \\u0000",
+                             name, line, col);
+    unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+    /* yajl's message ends in a newline; keep the first line only. */
+    if (msg)
+        msg[strcspn((char *)msg, "\n")] = '\0';
+    md_errors_add(problems, "%s: invalid JSON at line %zu, column %zu: %s", name, line, col,
+                  msg ? (char *)msg : "syntax error");
+    yajl_free_error(h, msg);
+    return -1;
 }
 
 int md_json_parse(const char *text, size_t len, const char *name, yajl_val *out,
@@ -129,20 +266,32 @@ int md_json_parse(const char *text, size_t len, const char *name, yajl_val *out,
     *out = NULL;
     if (len > MD_JSON_MAX_BYTES)
         return md_errors_add(problems, "%s: larger than %u bytes", name, MD_JSON_MAX_BYTES);
-    if (check_syntax(text, len, name, problems) < 0)
-        return -1;
-    char errbuf[256] = "";
-    /* yajl_tree_parse() wants a NUL-terminated string. */
-    char *copy = strndup(text, len);
-    if (!copy)
+    const char *nul = memchr(text, '\0', len);
+    if (nul)
+        return md_errors_add(problems, "%s: invalid JSON: NUL byte at offset %zu", name,
+                             (size_t)(nul - text));
+    struct builder *b = calloc(1, sizeof(*b));
+    yajl_handle h = b ? yajl_alloc(&build_callbacks, NULL, b) : NULL;
+    if (!h) {
+        free(b);
         return md_errors_add(problems, "%s: out of memory", name);
-    *out = yajl_tree_parse(copy, errbuf, sizeof(errbuf));
-    free(copy);
-    if (!*out) {
-        errbuf[strcspn(errbuf, "\n")] = '\0';
-        return md_errors_add(problems, "%s: invalid JSON: %s", name, errbuf);
     }
-    return 0;
+    yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
+    size_t offset = yajl_get_bytes_consumed(h);
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+        offset = len; /* an error now means the text ended too early */
+    }
+    int rc = 0;
+    if (st != yajl_status_ok) {
+        rc = parse_error(h, b, text, offset, name, problems);
+        yajl_tree_free(b->root);
+    } else {
+        *out = b->root;
+    }
+    yajl_free(h);
+    free(b);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- decoding */

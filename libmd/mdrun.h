@@ -47,6 +47,11 @@ MD_API int md_spec_load_string(const char *json, size_t len, const char *name, m
                                md_errors *problems);
 /* Every check that needs no system call.  Returns 0 when the spec is valid. */
 MD_API int md_spec_validate(const md_spec *spec, const char *name, md_errors *problems);
+/* What create, run and validate do first: load <bundle_dir>/config.json
+ * (NULL: the current directory), validate it, require a process and an
+ * existing root directory.  Returns 0 with *out set, or -1 with *out NULL
+ * and every problem appended to *problems. */
+MD_API int md_bundle_load(const char *bundle_dir, md_spec **out, md_errors *problems);
 /* Serialize to indented JSON; the caller frees *json. */
 MD_API int md_spec_to_json(const md_spec *spec, char **json, size_t *len, md_error *err);
 MD_API void md_spec_free(md_spec *spec);

@@ -45,6 +45,12 @@ int cli_usage_error(const char *name, const char *fmt, ...)
     return 1;
 }
 
+int cli_bad_option(const char *name)
+{
+    fprintf(stderr, "Try '%s --help'.\n", name);
+    return 1;
+}
+
 int cli_help(const char *text)
 {
     fputs(text, stdout);

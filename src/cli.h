@@ -27,9 +27,14 @@ struct md_command {
     md_command_fn *run;
 };
 
+md_command_fn cmd_create;
+md_command_fn cmd_delete;
 md_command_fn cmd_features;
+md_command_fn cmd_kill;
 md_command_fn cmd_list;
+md_command_fn cmd_run;
 md_command_fn cmd_spec;
+md_command_fn cmd_start;
 md_command_fn cmd_state;
 md_command_fn cmd_validate;
 
@@ -40,6 +45,8 @@ int cli_fail(md_error *err);
 int cli_fail_all(const md_errors *problems, bool prefix);
 /* Print "mdrun NAME: <message>" and a pointer to --help; return 1. */
 int cli_usage_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After getopt has printed its complaint: point to --help; return 1. */
+int cli_bad_option(const char *name);
 /* Print a command's help text to stdout; return 0. */
 int cli_help(const char *text);
 

@@ -14,9 +14,14 @@
 /* Only commands that work are listed: one that is not built yet does not
  * appear at all. */
 static const struct md_command commands[] = {
+    {"create", "create a container; its process waits for start", cmd_create},
+    {"delete", "delete a container and what create made for it", cmd_delete},
     {"features", "print the features this runtime implements, as JSON", cmd_features},
+    {"kill", "send a signal to a container", cmd_kill},
     {"list", "list the containers", cmd_list},
+    {"run", "create and start a container, and wait for it", cmd_run},
     {"spec", "write a default config.json", cmd_spec},
+    {"start", "start a created container", cmd_start},
     {"state", "print the state of a container", cmd_state},
     {"validate", "check a bundle's config.json and rootfs", cmd_validate},
 };
@@ -179,6 +184,7 @@ int main(int argc, char **argv)
         char **cmd_argv = argv + optind;
         cmd_argv[0] = label;
         optind = 0; /* glibc: restart getopt for the command's own options */
+        opterr = 1; /* and let it name a bad option itself */
         rc = commands[i].run(&g, cmd_argc, cmd_argv);
         md_log_close();
         return rc;

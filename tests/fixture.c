@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -198,4 +199,86 @@ size_t fx_count_lines(const char *s)
         if (*s == '\n')
             n++;
     return n;
+}
+
+/* Write text to /proc/PID/NAME, as the parent of a new user namespace. */
+static int write_proc(pid_t pid, const char *name, const char *text)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static void child_in_userns(const struct fx_userns *ns, int ready, int go, int out,
+                            int (*fn)(void *), void *arg)
+{
+    dup2(out, 1);
+    dup2(out, 2);
+    int e = unshare(CLONE_NEWUSER | ns->flags) == 0 ? 0 : errno;
+    if (write(ready, &e, sizeof(e)) != sizeof(e) || e)
+        _exit(125);
+    char c;
+    if (read(go, &c, 1) != 1)
+        _exit(125);
+    /* Become root of the namespace, as a runtime's child does: with a range
+     * mapping our own ids are not in it. */
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+        printf("fx_in_userns: becoming root: %s\n", strerror(errno));
+        fflush(stdout);
+        _exit(125);
+    }
+    int rc = fn(arg);
+    fflush(NULL);
+    _exit(rc);
+}
+
+char *fx_in_userns(const struct fx_userns *ns, int (*fn)(void *arg), void *arg, int *status)
+{
+    int ready[2], go[2], out[2];
+    cr_assert(pipe2(ready, O_CLOEXEC) == 0 && pipe2(go, O_CLOEXEC) == 0 &&
+              pipe2(out, O_CLOEXEC) == 0);
+    fflush(NULL); /* or the child would print the parent's buffers again */
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0)
+        child_in_userns(ns, ready[1], go[0], out[1], fn, arg);
+    close(ready[1]);
+    close(go[0]);
+    close(out[1]);
+
+    int e = -1;
+    ssize_t n = read(ready[0], &e, sizeof(e));
+    close(ready[0]);
+    char *uid_map = ns->uid_map ? strdup(ns->uid_map) : fx_fmt("0 %u 1", (unsigned)geteuid());
+    char *gid_map = ns->gid_map ? strdup(ns->gid_map) : fx_fmt("0 %u 1", (unsigned)getegid());
+    int map_errno = 0;
+    if (n == sizeof(e) && e == 0 &&
+        ((!ns->gid_map && write_proc(pid, "setgroups", "deny") < 0) ||
+         write_proc(pid, "uid_map", uid_map) < 0 || write_proc(pid, "gid_map", gid_map) < 0))
+        map_errno = errno;
+    if (n == sizeof(e) && e == 0 && map_errno == 0)
+        cr_assert(write(go[1], "g", 1) == 1);
+    close(go[1]);
+
+    char *text = read_all_fd(out[0], NULL);
+    close(out[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (n == sizeof(e) && e != 0)
+        cr_skip_test("cannot create a user namespace here: unshare: %s", strerror(e));
+    cr_assert(n == sizeof(e), "the child died before unsharing: %s", text);
+    cr_assert(map_errno == 0, "writing the id maps \"%s\" / \"%s\": %s", uid_map, gid_map,
+              strerror(map_errno));
+    free(uid_map);
+    free(gid_map);
+    return text;
 }

@@ -37,4 +37,19 @@ void fx_result_free(struct fx_result *r);
 /* Number of lines in s. */
 size_t fx_count_lines(const char *s);
 
+/* How fx_in_userns() makes the child's namespaces. */
+struct fx_userns {
+    int flags;           /* CLONE_NEW* flags to unshare with CLONE_NEWUSER */
+    const char *uid_map; /* NULL: "0 <own uid> 1" */
+    const char *gid_map; /* NULL: "0 <own gid> 1", with setgroups denied */
+};
+
+/* Run fn(arg) in a forked child that unshares a new user namespace (and
+ * ns->flags) whose id maps the parent writes, as a runtime does: the child
+ * is root there, with every capability of that namespace.  Its stdout and
+ * stderr go to the returned string (caller frees) and it _exits with fn's
+ * return value, stored in *status (128 + signal if killed).  Skips the test
+ * when user namespaces are not available. */
+char *fx_in_userns(const struct fx_userns *ns, int (*fn)(void *arg), void *arg, int *status);
+
 #endif

@@ -1,0 +1,73 @@
+/* container.h - the container lifecycle: create, start, run, kill, delete.
+ *
+ * create.c is mdrun's side of creating (the parent), init.c the container
+ * process's side; both walk the stages of sync.h in order.  lifecycle.c
+ * holds start, kill and delete; run.c is create + start + wait.
+ */
+#ifndef MD_CONTAINER_H
+#define MD_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "ns.h"
+#include "spec.h"
+#include "userns.h"
+
+struct md_create_opts {
+    const char *root; /* --root, NULL for the default state root */
+    const char *id;
+    const char *bundle;         /* NULL: the current directory */
+    const char *pid_file;       /* --pid-file */
+    const char *console_socket; /* --console-socket */
+    unsigned preserve_fds;      /* --preserve-fds */
+    bool no_pivot;              /* --no-pivot */
+    bool no_new_keyring;        /* --no-new-keyring */
+    bool foreground_tty;        /* run: a terminal relayed by mdrun itself */
+};
+
+/* What create hands to run. */
+struct md_created {
+    pid_t pid;  /* the container's init, as seen by mdrun */
+    int pidfd;  /* on it */
+    int master; /* the pty master when run relays the terminal, else -1 */
+};
+
+/* Everything the container process needs, prepared by mdrun before the
+ * fork and read by the child in its copy of this memory. */
+struct md_container {
+    const struct md_create_opts *opts;
+    md_spec *spec;
+    char *bundle;  /* absolute */
+    char *rootfs;  /* canonical absolute path of root.path */
+    bool rootless; /* no real root: no mknod, helper-written id maps */
+    struct md_ns_plan ns;
+    struct md_idmaps maps;
+    pid_t parent;      /* mdrun's pid, for the death signal check */
+    int sync_fd;       /* the container process's end of the channel */
+    int fifo_fd;       /* exec.fifo opened for reading */
+    int console_fd;    /* --console-socket, connected, or -1 */
+    int state_fds[2];  /* the state root and container dir: closed in the child,
+                          which must not hold the directory's lock */
+    unsigned keep_fds; /* fds 3 .. 3+keep_fds-1 go to the container */
+    char **argv;       /* process.args, NULL-terminated */
+    char **env;        /* process.env plus LISTEN_FDS/LISTEN_PID, NULL-terminated */
+    size_t n_env;
+    int listen_pid_var; /* index of LISTEN_PID in env, or -1 */
+};
+
+/* The container process: walks its stages, never returns. */
+__attribute__((noreturn)) void md_init_main(struct md_container *c);
+
+int md_container_create(const struct md_create_opts *opts, struct md_created *out, md_error *err);
+int md_container_start(const char *root, const char *id, md_error *err);
+int md_container_kill(const char *root, const char *id, int sig, bool all, md_error *err);
+int md_container_delete(const char *root, const char *id, bool force, md_error *err);
+/* create + start; in the foreground, wait and return the exit code
+ * (128 + signal when killed) in *exit_code, then delete. */
+int md_container_run(const struct md_create_opts *opts, bool detach, int *exit_code, md_error *err);
+
+/* "SIGTERM", "TERM", "15" -> 15; -1 when unknown. */
+int md_signal_parse(const char *name);
+
+#endif

@@ -1,0 +1,448 @@
+/* create.c - mdrun's side of creating a container: check everything,
+ * fork the container process, walk it through its stages (sync.h), record
+ * the container, and undo it all when anything fails. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "container.h"
+#include "error.h"
+#include "fileio.h"
+#include "hooks.h"
+#include "log.h"
+#include "procattr.h"
+#include "rlimit.h"
+#include "state.h"
+#include "sync.h"
+#include "terminal.h"
+#include "validate.h"
+
+/* What create holds while it works, released by cleanup(). */
+struct creating {
+    struct md_container c;
+    char *root_path;
+    int root_fd;
+    int dir_fd; /* the container directory, locked */
+    bool dir_made;
+    int sync_fd;      /* mdrun's end */
+    pid_t helper_pid; /* the first container process, when it forks the init */
+    int helper_pidfd;
+    pid_t pid; /* the init */
+    int pidfd;
+    int master;         /* pty master received from the container */
+    bool hooks_started; /* prestart/createRuntime ran: poststop is owed on failure */
+    char created[64];   /* when, RFC 3339 */
+};
+
+/* ------------------------------------------------------------- preparing */
+
+static int load_bundle(struct creating *cr, md_error *err)
+{
+    struct md_container *c = &cr->c;
+    md_errors problems = {0};
+    if (md_bundle_load(c->opts->bundle, &c->spec, &problems) < 0) {
+        /* Every problem is reported, one line each; the last is the error. */
+        for (size_t i = 0; i + 1 < problems.n; i++)
+            md_log_error(problems.msgs[i]);
+        md_failx(err, EINVAL, "%s", problems.n ? problems.msgs[problems.n - 1] : "invalid bundle");
+        md_errors_clear(&problems);
+        return -1;
+    }
+    c->bundle = realpath(c->opts->bundle ? c->opts->bundle : ".", NULL);
+    if (!c->bundle)
+        return md_fail(err, errno, "bundle %s", c->opts->bundle ? c->opts->bundle : ".");
+    const char *root = c->spec->root->path;
+    md_autofree char *joined = NULL;
+    if (root[0] != '/' && asprintf(&joined, "%s/%s", c->bundle, root) < 0)
+        return md_fail(err, ENOMEM, "root.path");
+    /* Canonicalized once, here: the container process uses this path. */
+    c->rootfs = realpath(joined ? joined : root, NULL);
+    if (!c->rootfs)
+        return md_fail(err, errno, "root.path %s", joined ? joined : root);
+    return 0;
+}
+
+/* LISTEN_FDS/LISTEN_PID meant for us (socket activation) are passed on
+ * to the container as fds 3.., before the --preserve-fds ones. */
+static unsigned listen_fds(void)
+{
+    const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+    if (!fds || !pid || atol(pid) != (long)getpid())
+        return 0;
+    long n = atol(fds);
+    return n > 0 && n < 1024 ? (unsigned)n : 0;
+}
+
+static int build_argv_env(struct creating *cr, md_error *err)
+{
+    struct md_container *c = &cr->c;
+    const md_process *p = c->spec->process;
+    unsigned listen = listen_fds();
+    c->keep_fds = listen + c->opts->preserve_fds;
+    c->argv = calloc(p->n_args + 1, sizeof(char *));
+    c->env = calloc(p->n_env + 3, sizeof(char *));
+    if (!c->argv || !c->env)
+        return md_fail(err, ENOMEM, "process");
+    memcpy(c->argv, p->args, p->n_args * sizeof(char *));
+    memcpy(c->env, p->env, p->n_env * sizeof(char *));
+    c->n_env = p->n_env;
+    c->listen_pid_var = -1;
+    if (listen > 0) {
+        /* LISTEN_PID is filled in by the container process before exec:
+         * only it knows its pid as its program will see it. */
+        static char fds_var[32];
+        snprintf(fds_var, sizeof(fds_var), "LISTEN_FDS=%u", listen);
+        c->env[c->n_env++] = fds_var;
+        c->listen_pid_var = (int)c->n_env;
+        c->env[c->n_env++] = "LISTEN_PID=1";
+    }
+    return 0;
+}
+
+static bool in_initial_userns(void)
+{
+    md_autofree char *map = NULL;
+    md_error ignored = {0};
+    if (md_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, NULL, &ignored) < 0) {
+        md_error_clear(&ignored);
+        return true;
+    }
+    unsigned long a, b, n;
+    return sscanf(map, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL;
+}
+
+static int prepare(struct creating *cr, md_error *err)
+{
+    struct md_container *c = &cr->c;
+    if (md_id_validate(c->opts->id, err) < 0 || load_bundle(cr, err) < 0 ||
+        build_argv_env(cr, err) < 0)
+        return -1;
+    c->rootless = geteuid() != 0 || !in_initial_userns();
+    if (md_ns_plan_open(c->spec->linux_, &c->ns, err) < 0)
+        return -1;
+    if (c->rootless && !c->ns.new_user && !c->ns.join_user)
+        return md_failx(err, EPERM,
+                       "linux.namespaces: running without root needs a user namespace "
+                       "(add {\"type\": \"user\"}; `mdrun spec --rootless` does)");
+    if (c->spec->process->terminal && !c->opts->console_socket && !c->opts->foreground_tty)
+        return md_failx(err, EINVAL,
+                       "process.terminal is true: --console-socket is needed to receive the "
+                       "terminal (or use `mdrun run` in the foreground)");
+    if (c->ns.new_user) {
+        struct md_id_caller caller;
+        md_id_caller_current(&caller);
+        if (md_userns_plan(c->spec, &caller, &c->maps, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The container directory: locked, with a copy of the config (later
+ * changes to config.json must not affect the container) and exec.fifo. */
+static int make_state(struct creating *cr, md_error *err)
+{
+    if (md_state_root_open(cr->c.opts->root, true, &cr->root_path, &cr->root_fd, err) < 0)
+        return -1;
+    cr->dir_fd = md_state_create(cr->root_fd, cr->c.opts->id, err);
+    if (cr->dir_fd < 0)
+        return -1;
+    cr->dir_made = true;
+    md_autofree char *json = NULL;
+    size_t len = 0;
+    if (md_spec_to_json(cr->c.spec, &json, &len, err) < 0 ||
+        md_write_file_atomic(cr->dir_fd, "config.json", json, len, 0600, err) < 0 ||
+        md_state_fifo_create(cr->dir_fd, err) < 0)
+        return -1;
+    /* Opened for reading without blocking: the container process waits on
+     * it for `start`, which writes one byte. */
+    cr->c.fifo_fd = openat(cr->dir_fd, MD_STATE_EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (cr->c.fifo_fd < 0)
+        return md_fail(err, errno, "open %s", MD_STATE_EXEC_FIFO);
+    return 0;
+}
+
+/* -------------------------------------------------------------- spawning */
+
+static int spawn(struct creating *cr, md_error *err)
+{
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+        return md_fail(err, errno, "socketpair");
+    cr->sync_fd = pair[0];
+    cr->c.sync_fd = pair[1];
+    cr->c.parent = getpid();
+    cr->c.state_fds[0] = cr->root_fd;
+    cr->c.state_fds[1] = cr->dir_fd;
+    int pidfd = -1;
+    struct clone_args args = {
+        .flags = CLONE_PIDFD,
+        .pidfd = (uint64_t)(uintptr_t)&pidfd,
+        .exit_signal = SIGCHLD,
+    };
+    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid < 0)
+        return md_fail(err, errno, "fork the container process");
+    if (pid == 0) {
+        close(cr->sync_fd);
+        md_init_main(&cr->c);
+    }
+    close(cr->c.sync_fd);
+    cr->c.sync_fd = -1;
+    cr->helper_pid = (pid_t)pid;
+    cr->helper_pidfd = pidfd;
+    return 0;
+}
+
+/* ------------------------------------------------------------ the stages */
+
+static void state_info(struct creating *cr, enum md_status status, md_state_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->rec.id = (char *)cr->c.opts->id;
+    info->rec.bundle = cr->c.bundle;
+    info->rec.rootfs = cr->c.rootfs;
+    info->rec.pid = cr->pid;
+    info->rec.owner = geteuid();
+    info->rec.rootless = cr->c.rootless;
+    info->rec.annotations = cr->c.spec->annotations;
+    info->rec.n_annotations = cr->c.spec->n_annotations;
+    info->rec.config = "config.json";
+    info->rec.console_socket = (char *)cr->c.opts->console_socket;
+    info->rec.pid_file = (char *)cr->c.opts->pid_file;
+    info->rec.created = cr->created;
+    info->has_record = true;
+    info->status = status;
+}
+
+static int hook_state(struct creating *cr, enum md_status status, char **json, md_error *err)
+{
+    md_state_info info;
+    state_info(cr, status, &info);
+    return md_state_json(&info, json, NULL, err);
+}
+
+/* Record the container: once the init's pid is known, so that `delete
+ * --force` can clean up after a create that was killed halfway. */
+static int record(struct creating *cr, md_error *err)
+{
+    if (!cr->created[0])
+        md_state_timestamp(cr->created, sizeof(cr->created));
+    md_state_info info;
+    state_info(cr, MD_STATUS_CREATING, &info);
+    char st;
+    if (md_proc_stat(cr->pid, &st, &info.rec.start_time) < 0)
+        return md_fail(err, errno, "read /proc/%d/stat", (int)cr->pid);
+    return md_state_record_write(cr->dir_fd, &info.rec, err);
+}
+
+static int runtime_hooks(struct creating *cr, md_error *err)
+{
+    const md_hooks *h = cr->c.spec->hooks;
+    if (!h || (!h->n_prestart && !h->n_create_runtime))
+        return 0;
+    md_autofree char *json = NULL;
+    if (hook_state(cr, MD_STATUS_CREATING, &json, err) < 0)
+        return -1;
+    cr->hooks_started = true;
+    if (md_hooks_run("prestart", h->prestart, h->n_prestart, json, err) < 0 ||
+        md_hooks_run("createRuntime", h->create_runtime, h->n_create_runtime, json, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int reap(pid_t pid)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
+/* From the namespaces to the init's pid: the user namespace's maps are
+ * written here, and the init may be a second process (fork_init). */
+static int stage_namespaces(struct creating *cr, md_error *err)
+{
+    struct md_container *c = &cr->c;
+    struct md_sync_msg msg;
+    const md_process *p = c->spec->process;
+    if (md_rlimits_apply(cr->helper_pid, p->rlimits, p->n_rlimits, err) < 0 ||
+        md_sync_send(cr->sync_fd, MD_SYNC_START, 0, NULL, -1, err) < 0)
+        return -1;
+    if (c->ns.new_user) {
+        if (md_sync_expect(cr->sync_fd, MD_SYNC_USERNS, &msg, NULL, err) < 0 ||
+            md_userns_write(cr->helper_pid, &c->maps, err) < 0 ||
+            md_sync_send(cr->sync_fd, MD_SYNC_MAPPED, 0, NULL, -1, err) < 0)
+            return -1;
+    }
+    if (md_ns_needs_fork(&c->ns)) {
+        if (md_sync_expect(cr->sync_fd, MD_SYNC_INIT_PID, &msg, NULL, err) < 0)
+            return -1;
+        cr->pid = msg.value;
+        reap(cr->helper_pid);
+        cr->helper_pid = 0;
+        md_close_fd(&cr->helper_pidfd);
+        cr->pidfd = (int)syscall(SYS_pidfd_open, cr->pid, 0);
+        if (cr->pidfd < 0)
+            return md_fail(err, errno, "pidfd_open %d", (int)cr->pid);
+    } else {
+        cr->pid = cr->helper_pid;
+        cr->pidfd = md_take_fd(&cr->helper_pidfd);
+        cr->helper_pid = 0;
+    }
+    return md_sync_expect(cr->sync_fd, MD_SYNC_NS_READY, &msg, NULL, err);
+}
+
+static int stage_build(struct creating *cr, md_error *err)
+{
+    struct md_sync_msg msg;
+    const md_process *p = cr->c.spec->process;
+    if (record(cr, err) < 0)
+        return -1;
+    if (p->has_oom_score_adj && md_oom_score_adj_apply(cr->pid, p->oom_score_adj, err) < 0)
+        return -1;
+    if (runtime_hooks(cr, err) < 0 ||
+        md_sync_send(cr->sync_fd, MD_SYNC_SETUP, 0, NULL, -1, err) < 0)
+        return -1;
+    if (p->terminal) {
+        int master = -1;
+        if (md_sync_expect(cr->sync_fd, MD_SYNC_CONSOLE, &msg, &master, err) < 0)
+            return -1;
+        if (master < 0)
+            return md_failx(err, EPROTO, "sync: the console message carried no terminal");
+        cr->master = master;
+        if (cr->c.console_fd >= 0) {
+            int rc = md_console_socket_send(cr->c.console_fd, master, msg.text, err);
+            md_close_fd(&cr->master);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    return md_sync_expect(cr->sync_fd, MD_SYNC_CREATED, &msg, NULL, err);
+}
+
+static int write_pid_file(const char *path, pid_t pid, md_error *err)
+{
+    md_autofree char *copy = strdup(path);
+    md_autofree char *dir_copy = strdup(path);
+    if (!copy || !dir_copy)
+        return md_fail(err, ENOMEM, "--pid-file");
+    char *slash = strrchr(dir_copy, '/');
+    const char *name = slash ? slash + 1 : dir_copy;
+    if (slash)
+        *slash = '\0';
+    md_autofd dir =
+        open(slash ? (*dir_copy ? dir_copy : "/") : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return md_fail(err, errno, "--pid-file %s", path);
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%d", (int)pid);
+    if (md_write_file_atomic(dir, name, text, (size_t)n, 0644, err) < 0)
+        return md_wrap(err, "--pid-file %s", path);
+    return 0;
+}
+
+/* ------------------------------------------------------------- undoing */
+
+static void kill_and_reap(pid_t pid, int pidfd)
+{
+    if (pid <= 0)
+        return;
+    if (pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    else
+        kill(pid, SIGKILL);
+    reap(pid);
+}
+
+static void cleanup(struct creating *cr, bool failed)
+{
+    struct md_container *c = &cr->c;
+    if (failed) {
+        kill_and_reap(cr->helper_pid, cr->helper_pidfd);
+        kill_and_reap(cr->pid, cr->pidfd);
+        const md_hooks *h = c->spec ? c->spec->hooks : NULL;
+        if (cr->hooks_started && h && h->n_poststop) {
+            /* A failed hook stops the container and runs poststop (runtime.md). */
+            md_error hook_err = {0};
+            md_autofree char *json = NULL;
+            if (hook_state(cr, MD_STATUS_STOPPED, &json, &hook_err) < 0 ||
+                md_hooks_run("poststop", h->poststop, h->n_poststop, json, &hook_err) < 0)
+                md_warn("%s", hook_err.msg);
+            md_error_clear(&hook_err);
+        }
+        md_close_fd(&cr->pidfd);
+        md_close_fd(&cr->master);
+        if (cr->dir_made) {
+            md_error ignored = {0};
+            md_state_remove(cr->root_fd, c->opts->id, &ignored);
+            md_error_clear(&ignored);
+        }
+    }
+    md_close_fd(&cr->helper_pidfd);
+    md_close_fd(&cr->sync_fd);
+    md_close_fd(&c->fifo_fd);
+    md_close_fd(&c->console_fd);
+    md_close_fd(&cr->dir_fd);
+    md_close_fd(&cr->root_fd);
+    md_ns_plan_close(&c->ns);
+    md_idmaps_free(&c->maps);
+    free(c->argv);
+    free(c->env);
+    free(c->bundle);
+    free(c->rootfs);
+    free(cr->root_path);
+    md_spec_free(c->spec);
+}
+
+int md_container_create(const struct md_create_opts *opts, struct md_created *out, md_error *err)
+{
+    struct creating cr = {
+        .c = {.opts = opts, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1},
+        .root_fd = -1,
+        .dir_fd = -1,
+        .sync_fd = -1,
+        .helper_pidfd = -1,
+        .pidfd = -1,
+        .master = -1,
+    };
+    int rc = prepare(&cr, err);
+    if (rc == 0 && opts->console_socket && cr.c.spec->process->terminal) {
+        cr.c.console_fd = md_console_socket_connect(opts->console_socket, err);
+        rc = cr.c.console_fd < 0 ? -1 : 0;
+    }
+    if (rc == 0)
+        rc = make_state(&cr, err);
+    if (rc == 0)
+        rc = spawn(&cr, err);
+    if (rc == 0)
+        rc = stage_namespaces(&cr, err);
+    if (rc == 0)
+        rc = stage_build(&cr, err);
+    if (rc == 0)
+        rc = record(&cr, err);
+    if (rc == 0 && opts->pid_file)
+        rc = write_pid_file(opts->pid_file, cr.pid, err);
+    if (rc == 0 && out) {
+        out->pid = cr.pid;
+        out->pidfd = md_take_fd(&cr.pidfd);
+        out->master = md_take_fd(&cr.master);
+    }
+    if (rc == 0) {
+        md_close_fd(&cr.pidfd);
+        md_close_fd(&cr.master);
+    }
+    cleanup(&cr, rc < 0);
+    return rc;
+}

@@ -10,12 +10,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* Close *fd if open and mark it closed, so that a second call (or the
+ * cleanup attribute after an explicit close) is harmless. */
 static inline void md_close_fd(int *fd)
 {
     if (*fd >= 0) {
         int saved = errno;
         close(*fd);
         errno = saved;
+        *fd = -1;
     }
 }
 

@@ -150,13 +150,15 @@ static void *grow(void *array, size_t *n, size_t size)
 
 /* --------------------------------------------------------------- process */
 
+/* Unlike `runc spec`, no ambient set: ambient capabilities must also be
+ * inheritable, which runc's default leaves empty, so they could never be
+ * granted and every run would warn about them (as the spec asks). */
 static int build_capabilities(md_capabilities *caps)
 {
     size_t n = N(default_caps);
     if (push_all(&caps->bounding, &caps->n_bounding, default_caps, n) < 0 ||
         push_all(&caps->effective, &caps->n_effective, default_caps, n) < 0 ||
-        push_all(&caps->permitted, &caps->n_permitted, default_caps, n) < 0 ||
-        push_all(&caps->ambient, &caps->n_ambient, default_caps, n) < 0)
+        push_all(&caps->permitted, &caps->n_permitted, default_caps, n) < 0)
         return -1;
     return 0;
 }

@@ -148,6 +148,10 @@ static int setup_terminal(struct md_container *c, md_error *err)
     if (md_rootfs_console(slave_path, err) < 0 ||
         md_sync_send(c->sync_fd, MD_SYNC_CONSOLE, 0, slave_path, m, err) < 0)
         return -1;
+    /* Our own warnings keep going to mdrun's stderr, not the terminal. */
+    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved >= 0)
+        md_log_set_stderr(saved);
     return md_pty_attach(md_take_fd(&s), err);
 }
 

@@ -16,10 +16,11 @@
 #include "log.h"
 
 static struct {
-    int fd; /* the --log file, or -1 */
+    int fd;        /* the --log file, or -1 */
+    int stderr_fd; /* where "mdrun: ..." lines go */
     bool json;
     enum md_log_level level;
-} logcfg = {.fd = -1, .json = false, .level = MD_LOG_WARNING};
+} logcfg = {.fd = -1, .stderr_fd = STDERR_FILENO, .json = false, .level = MD_LOG_WARNING};
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
@@ -56,6 +57,11 @@ int md_log_setup(const char *path, bool json, enum md_log_level level, md_error 
 enum md_log_level md_log_get_level(void)
 {
     return logcfg.level;
+}
+
+void md_log_set_stderr(int fd)
+{
+    logcfg.stderr_fd = fd;
 }
 
 int md_log_fd(void)
@@ -127,7 +133,7 @@ static void emit(enum md_log_level level, const char *msg, bool also_stderr)
             write_text(logcfg.fd, level, msg, true);
     }
     if (also_stderr)
-        write_text(STDERR_FILENO, level, msg, false);
+        write_text(logcfg.stderr_fd, level, msg, false);
     errno = saved;
 }
 
@@ -157,6 +163,6 @@ void md_log_error(const char *msg)
     char line[4096];
     int n = snprintf(line, sizeof(line), "mdrun: %s\n", msg);
     if (n > 0)
-        md_write_all(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        md_write_all(logcfg.stderr_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     errno = saved;
 }

@@ -28,6 +28,10 @@ void md_log(enum md_log_level level, const char *fmt, ...) MD_PRINTF(2, 3);
  * file is configured, an error record there too. */
 void md_log_error(const char *msg);
 
+/* Send what would go to stderr to fd instead: the container process does
+ * so before its stderr becomes the container's terminal. */
+void md_log_set_stderr(int fd);
+
 /* Close the log file (before exec, or at exit). */
 void md_log_close(void);
 /* The log file's fd, -1 when none (children keep it to report errors). */

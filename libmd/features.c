@@ -27,10 +27,10 @@
 
 /* Turn a flag on when the capability is implemented, not before. */
 const struct md_feature_set md_features_implemented = {
-    .hooks = false,                /* all six kinds of hooks_names[] run */
-    .mount_options = false,        /* the names of mountopt.c are applied by the mounts */
-    .namespaces = false,           /* every type of md_ns_names[] is created/joined */
-    .capabilities = false,         /* process.capabilities is applied */
+    .hooks = true,                /* all six kinds of hooks_names[] run */
+    .mount_options = true,        /* the names of mountopt.c are applied by the mounts */
+    .namespaces = true,           /* every type of md_ns_names[] is created/joined */
+    .capabilities = true,         /* process.capabilities is applied */
     .cgroup_v1 = false,            /* cgroupfs driver, v1 hierarchy */
     .cgroup_v2 = false,            /* cgroupfs driver, unified hierarchy */
     .cgroup_systemd = false,       /* --systemd-cgroup, system instance */
@@ -39,7 +39,7 @@ const struct md_feature_set md_features_implemented = {
     .seccomp = false,              /* linux.seccomp is loaded */
     .apparmor = false,             /* process.apparmorProfile */
     .selinux = false,              /* process.selinuxLabel, linux.mountLabel */
-    .memory_policy = false,        /* linux.memoryPolicy */
+    .memory_policy = true,        /* linux.memoryPolicy */
     .intel_rdt = false,            /* linux.intelRdt */
     .intel_rdt_schemata = false,   /* linux.intelRdt.schemata */
     .intel_rdt_monitoring = false, /* linux.intelRdt.enableMonitoring */
@@ -64,6 +64,18 @@ static void gen_strings(yajl_gen g, const char *key, const char *const *list)
     yajl_gen_array_open(g);
     for (; *list; list++)
         md_jgen_string(g, *list);
+    yajl_gen_array_close(g);
+}
+
+/* idmap and ridmap are recognized by the parser but refused by the mounts
+ * until idmapped mounts are implemented: not listed before then. */
+static void gen_mount_options(yajl_gen g, const struct md_feature_set *set)
+{
+    md_jgen_string(g, "mountOptions");
+    yajl_gen_array_open(g);
+    for (const char *const *name = md_mount_option_names(); *name; name++)
+        if (set->idmap_mounts || (strcmp(*name, "idmap") != 0 && strcmp(*name, "ridmap") != 0))
+            md_jgen_string(g, *name);
     yajl_gen_array_close(g);
 }
 
@@ -225,7 +237,7 @@ static int gen_features(yajl_gen g, const struct md_feature_set *set)
     if (set->hooks)
         gen_strings(g, "hooks", hooks_names);
     if (set->mount_options)
-        gen_strings(g, "mountOptions", md_mount_option_names());
+        gen_mount_options(g, set);
     /* Absent rather than empty: yajl prints an empty array across three
      * lines, and absent claims nothing either way. */
     if (unsafe_annotations[0])

@@ -53,11 +53,11 @@ static inline int md_take_fd(int *fd)
     return r;
 }
 
-#define md_take_ptr(pp)                                                                            \
-    ({                                                                                             \
-        __typeof__(*(pp)) md_tmp_ = *(pp);                                                         \
-        *(pp) = NULL;                                                                              \
-        md_tmp_;                                                                                   \
+#define md_take_ptr(pp)                    \
+    ({                                     \
+        __typeof__(*(pp)) md_tmp_ = *(pp); \
+        *(pp) = NULL;                      \
+        md_tmp_;                           \
     })
 
 #endif

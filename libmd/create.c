@@ -134,12 +134,12 @@ static int prepare(struct creating *cr, md_error *err)
         return -1;
     if (c->rootless && !c->ns.new_user && !c->ns.join_user)
         return md_failx(err, EPERM,
-                       "linux.namespaces: running without root needs a user namespace "
-                       "(add {\"type\": \"user\"}; `mdrun spec --rootless` does)");
+                        "linux.namespaces: running without root needs a user namespace "
+                        "(add {\"type\": \"user\"}; `mdrun spec --rootless` does)");
     if (c->spec->process->terminal && !c->opts->console_socket && !c->opts->foreground_tty)
         return md_failx(err, EINVAL,
-                       "process.terminal is true: --console-socket is needed to receive the "
-                       "terminal (or use `mdrun run` in the foreground)");
+                        "process.terminal is true: --console-socket is needed to receive the "
+                        "terminal (or use `mdrun run` in the foreground)");
     if (c->ns.new_user) {
         struct md_id_caller caller;
         md_id_caller_current(&caller);

@@ -27,10 +27,10 @@
 
 /* Turn a flag on when the capability is implemented, not before. */
 const struct md_feature_set md_features_implemented = {
-    .hooks = true,                /* all six kinds of hooks_names[] run */
-    .mount_options = true,        /* the names of mountopt.c are applied by the mounts */
-    .namespaces = true,           /* every type of md_ns_names[] is created/joined */
-    .capabilities = true,         /* process.capabilities is applied */
+    .hooks = true,                 /* all six kinds of hooks_names[] run */
+    .mount_options = true,         /* the names of mountopt.c are applied by the mounts */
+    .namespaces = true,            /* every type of md_ns_names[] is created/joined */
+    .capabilities = true,          /* process.capabilities is applied */
     .cgroup_v1 = false,            /* cgroupfs driver, v1 hierarchy */
     .cgroup_v2 = false,            /* cgroupfs driver, unified hierarchy */
     .cgroup_systemd = false,       /* --systemd-cgroup, system instance */
@@ -39,7 +39,7 @@ const struct md_feature_set md_features_implemented = {
     .seccomp = false,              /* linux.seccomp is loaded */
     .apparmor = false,             /* process.apparmorProfile */
     .selinux = false,              /* process.selinuxLabel, linux.mountLabel */
-    .memory_policy = true,        /* linux.memoryPolicy */
+    .memory_policy = true,         /* linux.memoryPolicy */
     .intel_rdt = false,            /* linux.intelRdt */
     .intel_rdt_schemata = false,   /* linux.intelRdt.schemata */
     .intel_rdt_monitoring = false, /* linux.intelRdt.enableMonitoring */

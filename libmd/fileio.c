@@ -13,8 +13,7 @@
 #include "error.h"
 #include "fileio.h"
 
-int md_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
-                    md_error *err)
+int md_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len, md_error *err)
 {
     md_autofd fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)

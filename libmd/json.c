@@ -14,7 +14,7 @@
 #include "json.h"
 #include "spec.h"
 
-#define MEMBER(obj, off, type) ((type *)((char *)(obj) + (off)))
+#define MEMBER(obj, off, type)  ((type *)((char *)(obj) + (off)))
 #define CMEMBER(obj, off, type) ((const type *)((const char *)(obj) + (off)))
 
 /* ------------------------------------------------------------- parsing */
@@ -56,8 +56,8 @@ static bool grow(struct frame *f, bool keys)
     if (len < f->cap)
         return true;
     size_t cap = f->cap ? f->cap * 2 : 8;
-    yajl_val *values = realloc(keys ? f->node->u.object.values : f->node->u.array.values,
-                               cap * sizeof(yajl_val));
+    yajl_val *values =
+        realloc(keys ? f->node->u.object.values : f->node->u.array.values, cap * sizeof(yajl_val));
     if (!values)
         return false;
     if (keys) {
@@ -348,8 +348,7 @@ static void problem(struct decoder *d, const char *what)
                   what);
 }
 
-static void decode_object(struct decoder *d, yajl_val node, const struct md_jtype *type,
-                          void *obj);
+static void decode_object(struct decoder *d, yajl_val node, const struct md_jtype *type, void *obj);
 
 static char *decode_string(struct decoder *d, yajl_val v)
 {
@@ -622,8 +621,7 @@ static void decode_field(struct decoder *d, yajl_val v, const struct md_jfield *
     }
 }
 
-static void decode_object(struct decoder *d, yajl_val node, const struct md_jtype *type,
-                          void *obj)
+static void decode_object(struct decoder *d, yajl_val node, const struct md_jtype *type, void *obj)
 {
     if (!YAJL_IS_OBJECT(node)) {
         problem(d, "must be an object");

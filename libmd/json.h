@@ -17,10 +17,10 @@
 #include "mdrun.h"
 
 enum md_jkind {
-    MD_J_STRING,     /* char * */
-    MD_J_BOOL,       /* bool, false when absent */
-    MD_J_INT32,      /* numbers: aux is the offset of their has_ flag, */
-    MD_J_INT64,      /* or MD_J_NOAUX when the property is required */
+    MD_J_STRING, /* char * */
+    MD_J_BOOL,   /* bool, false when absent */
+    MD_J_INT32,  /* numbers: aux is the offset of their has_ flag, */
+    MD_J_INT64,  /* or MD_J_NOAUX when the property is required */
     MD_J_UINT16,
     MD_J_UINT32,
     MD_J_UINT64,

@@ -58,7 +58,7 @@ static int hold(const char *root, const char *id, struct held *h, md_error *err)
 static int wrong_status(const char *what, const char *id, enum md_status st, md_error *err)
 {
     return md_failx(err, EINVAL, "cannot %s container \"%s\": it is %s", what, id,
-                   md_status_name(st));
+                    md_status_name(st));
 }
 
 /* The config copy kept in the container directory, for its hooks. */
@@ -98,7 +98,7 @@ static int release_init(struct held *h, md_error *err)
     md_autofd fd = openat(h->dir_fd, MD_STATE_EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && errno == ENXIO)
         return md_failx(err, ESRCH, "container \"%s\": its process is not waiting for start",
-                       h->info.rec.id);
+                        h->info.rec.id);
     if (fd < 0)
         return md_fail(err, errno, "open %s", MD_STATE_EXEC_FIFO);
     if (write(fd, "0", 1) != 1)
@@ -187,9 +187,9 @@ static int signal_all(const struct held *h, int sig, md_error *err)
         return md_fail(err, errno, "read the pid namespace of %d", h->info.rec.pid);
     if (pid_ns_of(getpid(), mine, sizeof(mine)) == 0 && strcmp(ns, mine) == 0)
         return md_failx(err, EINVAL,
-                       "kill --all: container \"%s\" shares mdrun's pid namespace and has no "
-                       "cgroup to find its processes by",
-                       h->info.rec.id);
+                        "kill --all: container \"%s\" shares mdrun's pid namespace and has no "
+                        "cgroup to find its processes by",
+                        h->info.rec.id);
     md_autodir d = opendir("/proc");
     if (!d)
         return md_fail(err, errno, "open /proc");
@@ -248,7 +248,7 @@ static int stop(struct held *h, md_error *err)
         ;
     if (!(pfd.revents & POLLIN))
         return md_failx(err, ETIMEDOUT, "container \"%s\" did not die after SIGKILL",
-                       h->info.rec.id);
+                        h->info.rec.id);
     return 0;
 }
 
@@ -261,9 +261,9 @@ int md_container_delete(const char *root, const char *id, bool force, md_error *
     enum md_status st = h.info.status;
     if (st == MD_STATUS_RUNNING && !force)
         rc = md_failx(err, EBUSY,
-                     "cannot delete container \"%s\": it is running (stop it first, or use "
-                     "--force)",
-                     id);
+                      "cannot delete container \"%s\": it is running (stop it first, or use "
+                      "--force)",
+                      id);
     if (rc == 0 && (st == MD_STATUS_RUNNING || st == MD_STATUS_CREATED))
         rc = stop(&h, err);
     if (rc == 0) {

@@ -30,7 +30,7 @@ int md_log_level_parse(const char *name)
         const char *name;
         enum md_log_level level;
     } names[] = {
-        {"panic", MD_LOG_ERROR}, {"fatal", MD_LOG_ERROR},  {"error", MD_LOG_ERROR},
+        {"panic", MD_LOG_ERROR},  {"fatal", MD_LOG_ERROR},     {"error", MD_LOG_ERROR},
         {"warn", MD_LOG_WARNING}, {"warning", MD_LOG_WARNING}, {"info", MD_LOG_INFO},
         {"debug", MD_LOG_DEBUG},  {"trace", MD_LOG_DEBUG},
     };
@@ -163,6 +163,7 @@ void md_log_error(const char *msg)
     char line[4096];
     int n = snprintf(line, sizeof(line), "mdrun: %s\n", msg);
     if (n > 0)
-        md_write_all(logcfg.stderr_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        md_write_all(logcfg.stderr_fd, line,
+                     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     errno = saved;
 }

@@ -75,7 +75,7 @@ static int open_join(const md_namespace *ns, size_t index, int type, struct md_n
                        "linux.namespaces[%zu].path: %s is not a namespace", index, ns->path);
     if (actual != type)
         return md_failx(err, EINVAL, "linux.namespaces[%zu].path: %s is a %s namespace, not %s",
-                       index, ns->path, md_ns_spec_name(actual), ns->type);
+                        index, ns->path, md_ns_spec_name(actual), ns->type);
     join->type = type;
     join->fd = md_take_fd(&fd);
     return 0;
@@ -92,7 +92,7 @@ int md_ns_plan_open(const md_linux *lx, struct md_ns_plan *plan, md_error *err)
             int type = kind_of(ns->type);
             if (type == 0)
                 return md_failx(err, EINVAL, "linux.namespaces[%zu].type: unknown namespace \"%s\"",
-                               i, ns->type);
+                                i, ns->type);
             if ((type == CLONE_NEWUSER) != (pass == 0))
                 continue;
             if (!ns->path || !*ns->path) {

@@ -18,6 +18,7 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Field descriptions; T is the struct type being described. */
+/* clang-format off */
 #define STR(m, k)     {k, MD_J_STRING, 0, offsetof(T, m), MD_J_NOAUX, NULL}
 #define STR_REQ(m, k) {k, MD_J_STRING, MD_J_REQUIRED, offsetof(T, m), MD_J_NOAUX, NULL}
 #define BOOL(m, k)    {k, MD_J_BOOL, 0, offsetof(T, m), MD_J_NOAUX, NULL}
@@ -32,6 +33,7 @@
 #define SMAP(m, k)          {k, MD_J_STRING_MAP, 0, offsetof(T, m), offsetof(T, n_##m), NULL}
 #define OMAP(m, k, type)    {k, MD_J_OBJECT_MAP, 0, offsetof(T, m), offsetof(T, n_##m), &type}
 #define TYPE(name, fields)  static const struct md_jtype name = {sizeof(T), fields, N(fields)}
+/* clang-format on */
 
 /* ------------------------------------------------------------ shared parts */
 
@@ -382,12 +384,9 @@ TYPE(syscall_type, syscall_fields);
 
 #define T md_seccomp
 static const struct md_jfield seccomp_fields[] = {
-    STR_REQ(default_action, "defaultAction"),
-    NUM(UINT32, default_errno_ret, "defaultErrnoRet"),
-    STRS(architectures, "architectures"),
-    STRS(flags, "flags"),
-    STR(listener_path, "listenerPath"),
-    STR(listener_metadata, "listenerMetadata"),
+    STR_REQ(default_action, "defaultAction"), NUM(UINT32, default_errno_ret, "defaultErrnoRet"),
+    STRS(architectures, "architectures"),     STRS(flags, "flags"),
+    STR(listener_path, "listenerPath"),       STR(listener_metadata, "listenerMetadata"),
     OBJS(syscalls, "syscalls", syscall_type),
 };
 TYPE(seccomp_type, seccomp_fields);
@@ -428,14 +427,10 @@ TYPE(linux_type, linux_fields);
 
 #define T md_spec
 static const struct md_jfield spec_fields[] = {
-    STR_REQ(oci_version, "ociVersion"),
-    OBJ(root, "root", root_type),
-    OBJS(mounts, "mounts", mount_type),
-    OBJ(process, "process", process_type),
-    STR(hostname, "hostname"),
-    STR(domainname, "domainname"),
-    OBJ(hooks, "hooks", hooks_type),
-    SMAP(annotations, "annotations"),
+    STR_REQ(oci_version, "ociVersion"), OBJ(root, "root", root_type),
+    OBJS(mounts, "mounts", mount_type), OBJ(process, "process", process_type),
+    STR(hostname, "hostname"),          STR(domainname, "domainname"),
+    OBJ(hooks, "hooks", hooks_type),    SMAP(annotations, "annotations"),
     OBJ(linux_, "linux", linux_type),
 };
 TYPE(spec_type, spec_fields);

@@ -54,12 +54,12 @@ int md_sync_expect(int sock, enum md_sync_type expected, struct md_sync_msg *msg
         return md_fail(err, errno, "sync: waiting for %s", md_sync_name(expected));
     if (n == 0)
         return md_failx(err, 0, "container process exited while mdrun waited for %s",
-                       md_sync_name(expected));
+                        md_sync_name(expected));
     if ((size_t)n < offsetof(struct md_sync_msg, text)) {
         if (nfds)
             close(fds[0]);
         return md_failx(err, EPROTO, "sync: short message while waiting for %s",
-                       md_sync_name(expected));
+                        md_sync_name(expected));
     }
     msg->text[sizeof(msg->text) - 1] = '\0';
     if (msg->type == MD_SYNC_ERROR) {
@@ -72,7 +72,7 @@ int md_sync_expect(int sock, enum md_sync_type expected, struct md_sync_msg *msg
         if (nfds)
             close(fds[0]);
         return md_failx(err, EPROTO, "sync: expected %s, got %s", md_sync_name(expected),
-                       md_sync_name(msg->type));
+                        md_sync_name(msg->type));
     }
     if (fd)
         *fd = nfds ? fds[0] : -1;

@@ -169,12 +169,12 @@ static int check_allowed(const char *what, const md_idmap *maps, size_t n, uint3
         if (allowed(maps[i].host_id, maps[i].size, own, ranges, n_ranges))
             continue;
         return md_failx(err, EPERM,
-                       "%s mapping %" PRIu32 "-%" PRIu64 " to host ids %" PRIu32 "-%" PRIu64
-                       " is not allowed: %s grants %s %s",
-                       what, maps[i].container_id,
-                       (uint64_t)maps[i].container_id + maps[i].size - 1, maps[i].host_id,
-                       (uint64_t)maps[i].host_id + maps[i].size - 1, file, user,
-                       n_ranges ? "other ranges" : "no range");
+                        "%s mapping %" PRIu32 "-%" PRIu64 " to host ids %" PRIu32 "-%" PRIu64
+                        " is not allowed: %s grants %s %s",
+                        what, maps[i].container_id,
+                        (uint64_t)maps[i].container_id + maps[i].size - 1, maps[i].host_id,
+                        (uint64_t)maps[i].host_id + maps[i].size - 1, file, user,
+                        n_ranges ? "other ranges" : "no range");
     }
     return 0;
 }
@@ -193,8 +193,8 @@ int md_userns_plan(const md_spec *spec, const struct md_id_caller *caller, struc
     bool given = lx && (lx->n_uid_mappings || lx->n_gid_mappings);
     if (given && (!lx->n_uid_mappings || !lx->n_gid_mappings))
         return md_failx(err, EINVAL, "linux.%s: required together with linux.%s",
-                       lx->n_uid_mappings ? "gidMappings" : "uidMappings",
-                       lx->n_uid_mappings ? "uidMappings" : "gidMappings");
+                        lx->n_uid_mappings ? "gidMappings" : "uidMappings",
+                        lx->n_uid_mappings ? "uidMappings" : "gidMappings");
 
     const char *who = caller->name ? caller->name : "this user";
     md_autofree md_idmap *subuid = NULL, *subgid = NULL;

@@ -368,8 +368,9 @@ static void check_cap_set(struct md_vctx *v, const char *key, char *const *caps,
         if (strncmp(c, "CAP_", 4) == 0 && c[4] && strspn(c + 4, upper) == strlen(c + 4))
             continue;
         size_t item = md_vpath_index(v, i);
-        md_vbad(v, "invalid capability name \"%s\" (expected CAP_ and upper case, e.g. "
-                   "CAP_CHOWN)",
+        md_vbad(v,
+                "invalid capability name \"%s\" (expected CAP_ and upper case, e.g. "
+                "CAP_CHOWN)",
                 c);
         md_vpath_pop(v, item);
     }

@@ -8,8 +8,15 @@
 #include "cli.h"
 #include "create-opts.h"
 
-enum { OPT_CONSOLE = 256, OPT_PID_FILE, OPT_PRESERVE, OPT_NO_PIVOT, OPT_NO_KEYRING,
-       OPT_KEEP, OPT_NO_SUBREAPER };
+enum {
+    OPT_CONSOLE = 256,
+    OPT_PID_FILE,
+    OPT_PRESERVE,
+    OPT_NO_PIVOT,
+    OPT_NO_KEYRING,
+    OPT_KEEP,
+    OPT_NO_SUBREAPER
+};
 
 static const struct option options[] = {
     {"bundle", required_argument, NULL, 'b'},
@@ -25,8 +32,7 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-int md_create_opts_parse(int argc, char **argv, struct md_create_opts *opts, bool run,
-                         bool *detach)
+int md_create_opts_parse(int argc, char **argv, struct md_create_opts *opts, bool run, bool *detach)
 {
     int c;
     while ((c = getopt_long(argc, argv, run ? "b:dh" : "b:h", options, NULL)) != -1) {
@@ -44,8 +50,7 @@ int md_create_opts_parse(int argc, char **argv, struct md_create_opts *opts, boo
             char *end;
             long n = strtol(optarg, &end, 10);
             if (*end || n < 0 || n > 65536)
-                return cli_usage_error(argv[0], "--preserve-fds: \"%s\" is not a count",
-                                       optarg);
+                return cli_usage_error(argv[0], "--preserve-fds: \"%s\" is not a count", optarg);
             opts->preserve_fds = (unsigned)n;
             break;
         }

@@ -6,12 +6,12 @@
 
 #include "container.h"
 
-#define MD_CREATE_OPTIONS_HELP                                                                     \
-    "  -b, --bundle DIR           the bundle directory (default: the current one)\n"               \
-    "      --console-socket PATH  send the terminal's master to this AF_UNIX socket\n"            \
-    "      --pid-file FILE        write the container's pid to FILE\n"                            \
-    "      --preserve-fds N       pass N more fds (3 .. 3+N-1) to the container\n"                \
-    "      --no-pivot             use MS_MOVE and chroot instead of pivot_root\n"                 \
+#define MD_CREATE_OPTIONS_HELP                                                         \
+    "  -b, --bundle DIR           the bundle directory (default: the current one)\n"   \
+    "      --console-socket PATH  send the terminal's master to this AF_UNIX socket\n" \
+    "      --pid-file FILE        write the container's pid to FILE\n"                 \
+    "      --preserve-fds N       pass N more fds (3 .. 3+N-1) to the container\n"     \
+    "      --no-pivot             use MS_MOVE and chroot instead of pivot_root\n"      \
     "      --no-new-keyring       keep mdrun's session keyring\n"
 
 /* Parse argv into opts.  Returns -1 to go on, 2 for --help, or an exit

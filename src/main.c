@@ -61,8 +61,16 @@ static void version(void)
            md_compiled_features());
 }
 
-enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_DEBUG, OPT_CGROUP_MANAGER,
-       OPT_SYSTEMD_CGROUP, OPT_ROOTLESS };
+enum {
+    OPT_ROOT = 256,
+    OPT_LOG,
+    OPT_LOG_FORMAT,
+    OPT_LOG_LEVEL,
+    OPT_DEBUG,
+    OPT_CGROUP_MANAGER,
+    OPT_SYSTEMD_CGROUP,
+    OPT_ROOTLESS
+};
 
 static const struct option global_options[] = {
     {"root", required_argument, NULL, OPT_ROOT},
@@ -132,8 +140,8 @@ static int parse_globals(int argc, char **argv, struct md_globals *g)
             break;
         case OPT_CGROUP_MANAGER:
             if (!one_of(optarg, managers))
-                return global_error(
-                    "--cgroup-manager: \"%s\" is not cgroupfs, systemd or disabled", optarg);
+                return global_error("--cgroup-manager: \"%s\" is not cgroupfs, systemd or disabled",
+                                    optarg);
             g->cgroup_manager = optarg;
             break;
         case OPT_SYSTEMD_CGROUP:

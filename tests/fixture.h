@@ -24,9 +24,9 @@ char *fx_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The result of running a program. */
 struct fx_result {
-    int status;   /* exit code, or 128 + signal */
-    char *out;    /* everything written to stdout */
-    char *err;    /* everything written to stderr */
+    int status; /* exit code, or 128 + signal */
+    char *out;  /* everything written to stdout */
+    char *err;  /* everything written to stderr */
 };
 
 /* Run argv (argv[0] is searched in PATH) with optional stdin text and an

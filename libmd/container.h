@@ -8,6 +8,7 @@
 #define MD_CONTAINER_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "ns.h"
@@ -66,6 +67,18 @@ int md_container_delete(const char *root, const char *id, bool force, md_error *
 /* create + start; in the foreground, wait and return the exit code
  * (128 + signal when killed) in *exit_code, then delete. */
 int md_container_run(const struct md_create_opts *opts, bool detach, int *exit_code, md_error *err);
+
+/* Through the container's cgroup (control.c). */
+int md_container_pause(const char *root, const char *id, md_error *err);
+int md_container_resume(const char *root, const char *id, md_error *err);
+/* Apply what changes sets, and record it in the saved config; changes is
+ * left holding nothing it gave. */
+int md_container_update(const char *root, const char *id, md_resources *changes, md_error *err);
+int md_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, md_error *err);
+/* JSON lines on out: one "stats" event and return (stats_once), or stats
+ * every interval and an "oom" event per OOM kill until the container exits. */
+int md_container_events(const char *root, const char *id, bool stats_once, unsigned interval_ms,
+                        FILE *out, md_error *err);
 
 /* "SIGTERM", "TERM", "15" -> 15; -1 when unknown. */
 int md_signal_parse(const char *name);

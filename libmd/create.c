@@ -96,7 +96,8 @@ static int build_argv_env(struct creating *cr, md_error *err)
     if (!c->argv || !c->env)
         return md_fail(err, ENOMEM, "process");
     memcpy(c->argv, p->args, p->n_args * sizeof(char *));
-    memcpy(c->env, p->env, p->n_env * sizeof(char *));
+    if (p->n_env) /* env may be NULL: no process.env */
+        memcpy(c->env, p->env, p->n_env * sizeof(char *));
     c->n_env = p->n_env;
     c->listen_pid_var = -1;
     if (listen > 0) {
@@ -109,6 +110,18 @@ static int build_argv_env(struct creating *cr, md_error *err)
         c->env[c->n_env++] = "LISTEN_PID=1";
     }
     return 0;
+}
+
+/* The root filesystem is built in the container's mount namespace: in
+ * mdrun's own it would pivot the host's root and mount over it. */
+static bool has_mount_ns(const struct md_ns_plan *ns)
+{
+    if (ns->unshare_flags & CLONE_NEWNS)
+        return true;
+    for (size_t i = 0; i < ns->n_joins; i++)
+        if (ns->joins[i].type == CLONE_NEWNS)
+            return true;
+    return false;
 }
 
 static bool in_initial_userns(void)
@@ -136,6 +149,10 @@ static int prepare(struct creating *cr, md_error *err)
         return md_failx(err, EPERM,
                         "linux.namespaces: running without root needs a user namespace "
                         "(add {\"type\": \"user\"}; `mdrun spec --rootless` does)");
+    if (!has_mount_ns(&c->ns))
+        return md_failx(err, EINVAL,
+                        "linux.namespaces: mdrun needs a mount namespace to build the root "
+                        "filesystem in (add {\"type\": \"mount\"})");
     if (c->spec->process->terminal && !c->opts->console_socket && !c->opts->foreground_tty)
         return md_failx(err, EINVAL,
                         "process.terminal is true: --console-socket is needed to receive the "
@@ -377,9 +394,10 @@ static void cleanup(struct creating *cr, bool failed)
             /* A failed hook stops the container and runs poststop (runtime.md). */
             md_error hook_err = {0};
             md_autofree char *json = NULL;
-            if (hook_state(cr, MD_STATUS_STOPPED, &json, &hook_err) < 0 ||
-                md_hooks_run("poststop", h->poststop, h->n_poststop, json, &hook_err) < 0)
+            if (hook_state(cr, MD_STATUS_STOPPED, &json, &hook_err) < 0)
                 md_warn("%s", hook_err.msg);
+            else
+                md_hooks_run_warn("poststop", h->poststop, h->n_poststop, json);
             md_error_clear(&hook_err);
         }
         md_close_fd(&cr->pidfd);

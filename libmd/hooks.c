@@ -321,3 +321,13 @@ int md_hooks_run(const char *kind, const md_hook *hooks, size_t n, const char *s
             return -1;
     return 0;
 }
+
+void md_hooks_run_warn(const char *kind, const md_hook *hooks, size_t n, const char *state_json)
+{
+    for (size_t i = 0; i < n; i++) {
+        md_error err = {0};
+        if (md_hook_run(kind, i, &hooks[i], state_json, &err) < 0)
+            md_warn("%s", err.msg);
+        md_error_clear(&err);
+    }
+}

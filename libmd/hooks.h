@@ -24,5 +24,8 @@ int md_hook_run(const char *kind, size_t index, const md_hook *hook, const char 
  * and only warn on failure, as runtime.md asks). */
 int md_hooks_run(const char *kind, const md_hook *hooks, size_t n, const char *state_json,
                  md_error *err);
+/* Run every hook, only warning about each one that fails: the poststop
+ * rule (runtime.md: the remaining hooks run as if it had succeeded). */
+void md_hooks_run_warn(const char *kind, const md_hook *hooks, size_t n, const char *state_json);
 
 #endif

@@ -220,7 +220,10 @@ static int build(struct md_container *c, char **exec_path, md_error *err)
         (h && run_container_hooks(c, "createContainer", h->create_container, h->n_create_container,
                                   "creating", err) < 0) ||
         md_rootfs_enter(&plan, err) < 0 || setup_terminal(c, err) < 0 ||
-        apply_process_attributes(c, err) < 0 || md_rootfs_finish(&plan, err) < 0 ||
+        apply_process_attributes(c, err) < 0 ||
+        /* Twice: a missing cwd is made while the root is still writable,
+         * and entered again once masked paths are in place. */
+        enter_cwd(p->cwd, err) < 0 || md_rootfs_finish(&plan, err) < 0 ||
         enter_cwd(p->cwd, err) < 0)
         return -1;
     *exec_path = md_find_executable(p->args[0], c->env, c->n_env, err);

@@ -705,6 +705,72 @@ void md_json_free(const struct md_jtype *type, void *obj)
     }
 }
 
+/* ---------------------------------------------------------------- merging */
+
+static size_t number_size(enum md_jkind kind)
+{
+    switch (kind) {
+    case MD_J_UINT16:
+        return sizeof(uint16_t);
+    case MD_J_INT32:
+    case MD_J_UINT32:
+        return sizeof(uint32_t);
+    default:
+        return sizeof(uint64_t);
+    }
+}
+
+/* Move what src holds into dst, field by field: a present scalar replaces
+ * dst's, a present string, array or map replaces dst's whole, an object is
+ * merged the same way.  src is left holding nothing of what it gave. */
+void md_json_merge(const struct md_jtype *type, void *dst, void *src)
+{
+    for (size_t i = 0; i < type->n_fields; i++) {
+        const struct md_jfield *f = &type->fields[i];
+        void *d = MEMBER(dst, f->off, void), *s = MEMBER(src, f->off, void);
+        switch (f->kind) {
+        case MD_J_BOOL:
+            *(bool *)d |= *(bool *)s;
+            break;
+        case MD_J_INT32:
+        case MD_J_INT64:
+        case MD_J_UINT16:
+        case MD_J_UINT32:
+        case MD_J_UINT64:
+            if (f->aux != MD_J_NOAUX && *MEMBER(src, f->aux, bool)) {
+                memcpy(d, s, number_size(f->kind));
+                *MEMBER(dst, f->aux, bool) = true;
+            }
+            break;
+        case MD_J_OBJECT:
+            if (!*(void **)s)
+                break;
+            if (!*(void **)d) {
+                *(void **)d = *(void **)s;
+                *(void **)s = NULL;
+            } else {
+                md_json_merge(f->type, *(void **)d, *(void **)s);
+            }
+            break;
+        default: /* a string, or an array or map with its count at aux */
+            if (!*(void **)s)
+                break;
+            {
+                struct md_jfield one = *f;
+                struct md_jtype holder = {type->size, &one, 1};
+                md_json_free(&holder, dst);
+            }
+            *(void **)d = *(void **)s;
+            *(void **)s = NULL;
+            if (f->kind != MD_J_STRING) {
+                *MEMBER(dst, f->aux, size_t) = *MEMBER(src, f->aux, size_t);
+                *MEMBER(src, f->aux, size_t) = 0;
+            }
+            break;
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- encoding */
 
 void md_jgen_string(yajl_gen g, const char *s)

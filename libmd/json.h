@@ -70,6 +70,10 @@ void md_json_decode(yajl_val node, const struct md_jtype *type, void *obj, const
 /* Write obj as a JSON object to g. */
 int md_json_encode(yajl_gen g, const struct md_jtype *type, const void *obj);
 
+/* Move every field present in src into dst (see json.c); then free src
+ * as usual: it holds nothing it gave away. */
+void md_json_merge(const struct md_jtype *type, void *dst, void *src);
+
 /* Free every member decode allocated (not obj itself). */
 void md_json_free(const struct md_jtype *type, void *obj);
 

@@ -272,10 +272,14 @@ int md_container_delete(const char *root, const char *id, bool force, md_error *
         const md_hooks *hk = spec ? spec->hooks : NULL;
         if (rc == 0 && hk && hk->n_poststop) {
             md_error hook_err = {0};
+            md_state_info info = h.info;
+            info.status = MD_STATUS_STOPPED;
+            md_autofree char *json = NULL;
             /* A failed poststop hook is only a warning (runtime.md). */
-            if (run_hooks(&h, "poststop", MD_STATUS_STOPPED, hk->poststop, hk->n_poststop,
-                          &hook_err) < 0)
+            if (md_state_json(&info, &json, NULL, &hook_err) < 0)
                 md_warn("%s", hook_err.msg);
+            else
+                md_hooks_run_warn("poststop", hk->poststop, hk->n_poststop, json);
             md_error_clear(&hook_err);
         }
         md_spec_free(spec);

@@ -19,7 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cgroupfs.h"
+#include "cgroup-mount.h"
 #include "cleanup.h"
 #include "error.h"
 #include "mounts.h"
@@ -159,8 +159,13 @@ static int bind_onto(struct one *x, const char *host_path, enum md_path_kind kin
     if (fd < 0)
         return wrap(x);
     char path[32];
-    if (mount(host_path, md_fd_path(fd, path), NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
+    if (mount(host_path, md_fd_path(fd, path), NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0) {
+        /* The kernel's refusal to uncover what a user namespace's
+         * inherited mounts hide: only the whole tree may be bound. */
+        if (errno == EINVAL && !rec)
+            return fail(x, errno, "a source with mounts under it needs rbind in a user namespace");
         return fail(x, errno, NULL);
+    }
     return finish_mount(x, true);
 }
 

@@ -5,7 +5,8 @@
  *
  * Nothing mounted here may propagate back to the host: "/" is made a
  * slave (or private) recursively first, and a "shared" or "unbindable"
- * rootfsPropagation is applied to the new root only once it is the root. */
+ * rootfsPropagation is applied to the new root only once it is the root
+ * and every mount is made. */
 #include "config.h"
 
 #include <errno.h>
@@ -88,8 +89,16 @@ int md_rootfs_prepare(const struct md_rootfs_plan *plan, md_error *err)
  * is needed in the image. */
 static int pivot(md_error *err)
 {
+    /* After pivot_root "." is the new root (our cwd), not the old one on
+     * top of it: making that a slave would undo the propagation of every
+     * container mount.  Act on the old root through an fd of it. */
+    md_autofd old = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (old < 0)
+        return md_fail(err, errno, "open the old root");
     if (syscall(SYS_pivot_root, ".", ".") < 0)
         return md_fail(err, errno, "pivot_root");
+    if (fchdir(old) < 0)
+        return md_fail(err, errno, "enter the old root");
     /* The old root's unmount must not propagate to the host. */
     if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
         return md_fail(err, errno, "make the old root slave");
@@ -111,9 +120,6 @@ static int move_root(const char *rootfs, md_error *err)
 
 int md_rootfs_enter(const struct md_rootfs_plan *plan, md_error *err)
 {
-    unsigned long prop;
-    if (root_propagation(plan->spec, &prop, err) < 0)
-        return -1;
     md_autofd fd = open(plan->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fchdir(fd) < 0)
         return md_fail(err, errno, "enter the rootfs %s", plan->rootfs);
@@ -121,9 +127,6 @@ int md_rootfs_enter(const struct md_rootfs_plan *plan, md_error *err)
         return -1;
     if (chdir("/") < 0)
         return md_fail(err, errno, "chdir /");
-    if ((prop == MS_SHARED || prop == MS_UNBINDABLE) &&
-        mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
-        return md_fail(err, errno, "set the propagation of /");
     return 0;
 }
 
@@ -230,5 +233,13 @@ int md_rootfs_finish(const struct md_rootfs_plan *plan, md_error *err)
             return -1;
     if (spec->root && spec->root->readonly && md_remount("/", MS_RDONLY, true) < 0)
         return md_fail(err, errno, "remount / read-only");
+    /* Last: the binds above (masks, read-only paths, the console) are
+     * refused from an unbindable tree. */
+    unsigned long prop;
+    if (root_propagation(spec, &prop, err) < 0)
+        return -1;
+    if ((prop == MS_SHARED || prop == MS_UNBINDABLE) &&
+        mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+        return md_fail(err, errno, "set the propagation of /");
     return 0;
 }

@@ -7,7 +7,8 @@
  *   (createContainer hooks run here, by the caller)
  *   md_rootfs_enter()     pivot_root (or move + chroot with no_pivot)
  *   (terminal set-up here: /dev/console is bound by md_rootfs_console())
- *   md_rootfs_finish()    masked paths, readonly paths, read-only root
+ *   md_rootfs_finish()    masked paths, readonly paths, read-only root, then a
+ *                         shared or unbindable rootfsPropagation
  */
 #ifndef MD_ROOTFS_H
 #define MD_ROOTFS_H

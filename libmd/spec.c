@@ -508,6 +508,28 @@ void md_process_free(md_process *process)
     free(process);
 }
 
+int md_resources_load_string(const char *json, size_t len, const char *name, md_resources **out,
+                             md_errors *problems)
+{
+    return load(&resources_type, json, len, name, (void **)out, problems);
+}
+
+int md_resources_to_json(const md_resources *r, char **json, size_t *len, md_error *err)
+{
+    return md_json_to_text(&resources_type, r, json, len, err);
+}
+
+void md_resources_merge(md_resources *dst, md_resources *src)
+{
+    md_json_merge(&resources_type, dst, src);
+}
+
+void md_resources_free(md_resources *r)
+{
+    md_json_free(&resources_type, r);
+    free(r);
+}
+
 void md_strv_free(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -417,6 +417,14 @@ int md_process_load_string(const char *json, size_t len, const char *name, md_pr
 int md_process_to_json(const md_process *process, char **json, size_t *len, md_error *err);
 void md_process_free(md_process *process);
 
+/* Parse / serialize a bare linux.resources object (`update -r FILE`). */
+int md_resources_load_string(const char *json, size_t len, const char *name, md_resources **out,
+                             md_errors *problems);
+int md_resources_to_json(const md_resources *r, char **json, size_t *len, md_error *err);
+void md_resources_free(md_resources *r);
+/* Move every value src sets into dst (what `update` changes). */
+void md_resources_merge(md_resources *dst, md_resources *src);
+
 /* Small helpers for code that builds or edits a spec. */
 void md_strv_free(char **v, size_t n);
 /* Append a copy of s to the string array (*v, *n).  Returns 0 or -1 (ENOMEM). */

@@ -551,6 +551,9 @@ static const struct md_jfield record_fields[] = {
     STR(console_socket, "consoleSocket"),
     STR(pid_file, "pidFile"),
     BOOL(systemd_cgroup, "systemdCgroup"),
+    STR(cgroup_unit, "cgroupUnit"),
+    STR(cgroup_scope, "cgroupScope"),
+    SMAP(cgroup_paths, "cgroupPaths"),
     NUM(INT32, net_helper_pid, "netHelperPid"),
 };
 TYPE(record_type, record_fields);
@@ -620,6 +623,8 @@ const char *md_status_name(enum md_status status)
         return "created";
     case MD_STATUS_RUNNING:
         return "running";
+    case MD_STATUS_PAUSED:
+        return "paused";
     default:
         return "stopped";
     }

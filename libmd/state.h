@@ -158,6 +158,10 @@ typedef struct md_state_record {
     char *console_socket; /* --console-socket given to create */
     char *pid_file;       /* --pid-file given to create */
     bool systemd_cgroup;  /* the cgroup is a systemd unit (stop it on delete) */
+    char *cgroup_unit;    /* systemd: the transient unit's name */
+    char *cgroup_scope;   /* systemd: the unit's cgroup (cgroup_path is a leaf in it) */
+    md_kv *cgroup_paths;  /* v1/hybrid: hierarchy -> the container's cgroup there */
+    size_t n_cgroup_paths;
     bool has_net_helper_pid;
     int32_t net_helper_pid; /* slirp4netns, to stop on delete */
 } md_state_record;
@@ -175,9 +179,16 @@ void md_state_timestamp(char *buf, size_t size);
 
 /* ------------------------------------------------------------ the status */
 
-enum md_status { MD_STATUS_CREATING, MD_STATUS_CREATED, MD_STATUS_RUNNING, MD_STATUS_STOPPED };
+/* PAUSED: running, with its cgroup frozen (`mdrun pause`). */
+enum md_status {
+    MD_STATUS_CREATING,
+    MD_STATUS_CREATED,
+    MD_STATUS_RUNNING,
+    MD_STATUS_PAUSED,
+    MD_STATUS_STOPPED
+};
 
-/* "creating", "created", "running", "stopped". */
+/* "creating", "created", "running", "paused", "stopped". */
 const char *md_status_name(enum md_status status);
 
 /* What the status is derived from. */

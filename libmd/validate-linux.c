@@ -246,8 +246,8 @@ static bool starts_with(const char *s, const char *prefix)
 }
 
 /* The namespace a sysctl belongs to, NULL for the ones that are global.  As
- * runc does, those of a namespace are only allowed with that namespace:
- * otherwise they would change the host's. */
+ * runc does, those of a namespace are only allowed with that namespace and
+ * global ones not at all: otherwise they would change the host's. */
 static const char *sysctl_namespace(const char *key)
 {
     char name[256];
@@ -275,6 +275,8 @@ static void check_sysctl(struct md_vctx *v, const md_kv *sysctl, size_t n)
             md_vbad(v, "malformed sysctl name");
         else if (ns)
             need_ns(v, "", ns);
+        else /* as runc: writing it would change the host's value */
+            md_vbad(v, "not in a separate kernel namespace: it would change the host's value");
         md_vpath_pop(v, item);
     }
     md_vpath_pop(v, saved);

@@ -29,13 +29,18 @@ struct md_command {
 
 md_command_fn cmd_create;
 md_command_fn cmd_delete;
+md_command_fn cmd_events;
 md_command_fn cmd_features;
 md_command_fn cmd_kill;
 md_command_fn cmd_list;
+md_command_fn cmd_pause;
+md_command_fn cmd_ps;
+md_command_fn cmd_resume;
 md_command_fn cmd_run;
 md_command_fn cmd_spec;
 md_command_fn cmd_start;
 md_command_fn cmd_state;
+md_command_fn cmd_update;
 md_command_fn cmd_validate;
 
 /* Print "mdrun: <message>" (and log it), clear err, return exit status 1. */

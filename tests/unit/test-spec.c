@@ -342,3 +342,29 @@ Test(spec, string_vector_helpers)
     cr_assert_str_eq(v[1], "b");
     md_strv_free(v, n);
 }
+
+Test(spec, resources_merge_moves_what_is_set)
+{
+    const char *base = "{\"memory\":{\"limit\":100,\"swap\":200},\"pids\":{\"limit\":5},"
+                       "\"cpu\":{\"cpus\":\"0\"},\"unified\":{\"a.b\":\"1\"}}";
+    const char *change = "{\"memory\":{\"limit\":300},\"cpu\":{\"cpus\":\"1\",\"quota\":5000},"
+                         "\"blockIO\":{\"weight\":50},\"unified\":{\"c.d\":\"2\"}}";
+    md_resources *dst = NULL, *src = NULL;
+    md_errors p = {0};
+    cr_assert_eq(md_resources_load_string(base, strlen(base), "r.json", &dst, &p), 0);
+    cr_assert_eq(md_resources_load_string(change, strlen(change), "r.json", &src, &p), 0);
+    md_resources_merge(dst, src);
+    cr_assert_eq(dst->memory->limit, 300);
+    cr_assert_eq(dst->memory->swap, 200, "an unset value keeps the old one");
+    cr_assert_eq(dst->pids->limit, 5);
+    cr_assert_str_eq(dst->cpu->cpus, "1");
+    cr_assert(dst->cpu->has_quota);
+    cr_assert_eq(dst->cpu->quota, 5000);
+    cr_assert_not_null(dst->block_io, "a new object is moved over");
+    cr_assert_eq(dst->block_io->weight, 50);
+    cr_assert_eq(dst->n_unified, 1, "a map is replaced whole");
+    cr_assert_str_eq(dst->unified[0].key, "c.d");
+    cr_assert_null(src->block_io);
+    md_resources_free(src);
+    md_resources_free(dst);
+}

@@ -174,6 +174,7 @@ static md_errors check_with(const char *top, const char *linux_members)
     X(sysctl_uts_no_utsns, "sysctl-uts-no-utsns")                     \
     X(sysctl_ipc_no_ipcns, "sysctl-ipc-no-ipcns")                     \
     X(sysctl_shm_no_ipcns, "sysctl-shm-no-ipcns")                     \
+    X(sysctl_global, "sysctl-global")                                 \
     X(rootfs_propagation, "rootfs-propagation")                       \
     X(masked_path_relative, "masked-path-relative")                   \
     X(readonly_path_relative, "readonly-path-relative")               \
@@ -417,13 +418,15 @@ Test(resources, unified_keys)
 
 Test(sysctl, names)
 {
-    static const char *const good[] = {"vm.overcommit_memory", "kernel/pid_max", "a",
-                                       "user.max_user_namespaces", "fs.file-max"};
+    static const char *const good[] = {"net.core.somaxconn", "net/ipv4/ip_forward", "kernel.shmmax",
+                                       "fs.mqueue.msg_max", "kernel/sem"};
     static const char *const bad[] = {"",        ".",         "net.",      ".net",
                                       "vm..x",   "vm//x",     "vm.a b",    "vm.x=1",
                                       "kernel/", "/kernel.x", "vm.\\u0001"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        char *s = fx_fmt("\"sysctl\": {\"%s\": \"1\"}", good[i]);
+        char *s = fx_fmt("\"sysctl\": {\"%s\": \"1\"}, \"namespaces\": [{\"type\": "
+                         "\"network\"}, {\"type\": \"ipc\"}]",
+                         good[i]);
         md_errors p = check_with("", s);
         expect_clean(&p, good[i]);
         free(s);
@@ -435,6 +438,22 @@ Test(sysctl, names)
         if (p.n == 1)
             cr_expect(strstr(p.msgs[0], "]: malformed sysctl name"), "%s: %s", bad[i], p.msgs[0]);
         md_errors_clear(&p);
+        free(s);
+    }
+}
+
+/* No namespace holds them: writing one would change the host's value. */
+Test(sysctl, global_ones_are_refused)
+{
+    static const char *const global[] = {"vm.overcommit_memory", "kernel/pid_max", "a",
+                                         "user.max_user_namespaces", "fs.file-max"};
+    for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
+        char *s = fx_fmt("\"sysctl\": {\"%s\": \"1\"}", global[i]);
+        char *want = fx_fmt("config.json: linux.sysctl[\"%s\"]: not in a separate kernel namespace",
+                            global[i]);
+        md_errors p = check_with("", s);
+        expect_only(&p, want, global[i]);
+        free(want);
         free(s);
     }
 }

@@ -1,7 +1,7 @@
-/* cgroupfs.h - the "cgroup" mount of config.json: the container's view of
+/* cgroup-mount.h - the "cgroup" mount of config.json: the container's view of
  * the host's cgroup hierarchies. */
-#ifndef MD_CGROUPFS_H
-#define MD_CGROUPFS_H
+#ifndef MD_CGROUP_MOUNT_H
+#define MD_CGROUP_MOUNT_H
 
 #include <stdbool.h>
 

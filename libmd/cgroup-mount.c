@@ -1,5 +1,5 @@
-/* cgroupfs.c - the container's view of the host's cgroup hierarchies (the
- * "cgroup" mount type of config.json).  See cgroupfs.h. */
+/* cgroup-mount.c - the container's view of the host's cgroup hierarchies (the
+ * "cgroup" mount type of config.json).  See cgroup-mount.h. */
 #include "config.h"
 
 #include <dirent.h>
@@ -15,7 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cgroupfs.h"
+#include "cgroup-mount.h"
 #include "cleanup.h"
 #include "error.h"
 #include "mounts.h"

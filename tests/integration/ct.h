@@ -1,0 +1,92 @@
+/* ct.h - what the container tests (lifecycle, process, stdio, hooks)
+ * share on top of harness.h: bundles for a context, config edits, a
+ * container's state as `mdrun state` reports it, running one command in a
+ * container, and killing at exit whatever container a failed test left
+ * running. */
+#ifndef MD_TEST_CT_H
+#define MD_TEST_CT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "integration/harness.h"
+
+/* One behaviour, tested as root and as the unprivileged user:
+ *   CT_BOTH(suite, name) { struct hx_ctx *c = hx_ctx_new(who); ... }
+ * defines the tests suite::name_root and suite::name_user. */
+#define CT_BOTH(suite, name)           \
+    static void name(enum hx_who who); \
+    Test(suite, name##_root)           \
+    {                                  \
+        name(HX_ROOT);                 \
+    }                                  \
+    Test(suite, name##_user)           \
+    {                                  \
+        name(HX_USER);                 \
+    }                                  \
+    static void name(enum hx_who who)
+
+/* A bundle that c->who can run: `mdrun spec --rootless` for the user,
+ * `mdrun spec` for root (or --rootless with HX_BUNDLE_ROOTLESS in flags);
+ * process.terminal false. */
+const char *ct_bundle(struct hx_ctx *c, unsigned flags);
+
+/* Config edits on a loaded spec. */
+void ct_add_mount(md_spec *s, const char *dest, const char *type, const char *source, ...)
+    __attribute__((sentinel));
+/* Append a hook (path, then its args, NULL-terminated) to (*v, *n). */
+md_hook *ct_add_hook(md_hook **v, size_t *n, const char *path, ...) __attribute__((sentinel));
+md_hooks *ct_hooks(md_spec *s);
+void ct_set_kv(md_kv **v, size_t *n, const char *key, const char *value);
+bool ct_has_ns(const md_spec *s, const char *type);
+void ct_add_ns(md_spec *s, const char *type);
+void ct_del_ns(md_spec *s, const char *type);
+md_user *ct_user(md_spec *s);
+md_linux *ct_linux(md_spec *s);
+
+/* A directory dir/name on the host owned by c->who (mode 0777 so that
+ * any container user may write), bind-mounted read-write at /shared when
+ * spec is given.  Returns its path (caller frees). */
+char *ct_shared_dir(struct hx_ctx *c, md_spec *spec, const char *name);
+
+/* `mdrun state id`: the status ("created", "running", "stopped"; caller
+ * frees) and pid, or NULL when state fails (its stderr in *why when not
+ * NULL, caller frees). */
+char *ct_status(struct hx_ctx *c, const char *id, int *pid, char **why);
+/* Remember the container's init (from `mdrun state`) to SIGKILL it when
+ * the test process exits, should the test end before deleting it. */
+void ct_track(struct hx_ctx *c, const char *id);
+/* `mdrun create --bundle bundle id`, which must succeed; tracked. */
+void ct_create(struct hx_ctx *c, const char *bundle, const char *id);
+/* After a create or run that should have failed: when it succeeded
+ * anyway, delete --force the container so that nothing stays running
+ * (the test fails on the exit status already). */
+void ct_undo_create(struct hx_ctx *c, const struct fx_result *r, const char *id);
+/* `mdrun delete --force id`, which must succeed. */
+void ct_delete(struct hx_ctx *c, const char *id);
+
+/* Set process.args (NULL-terminated) and `mdrun run` the bundle in the
+ * foreground under a fresh id. */
+struct fx_result ct_run(struct hx_ctx *c, const char *bundle, ...) __attribute__((sentinel));
+/* `mdrun run` the bundle as it is, under a fresh id. */
+struct fx_result ct_run_bundle(struct hx_ctx *c, const char *bundle);
+
+/* A refusal: exit status 1, one line on stderr, mentioning needle. */
+void ct_expect_error(const struct fx_result *r, const char *what, const char *needle);
+/* Exit status 0; stderr shown on failure. */
+void ct_expect_ok(const struct fx_result *r, const char *what);
+
+/* The whole file (caller frees), NULL when it cannot be opened. */
+char *ct_read(const char *path);
+/* Wait up to secs for path to exist with a complete line in it; its
+ * content (caller frees) or NULL. */
+char *ct_wait_file(const char *path, unsigned secs);
+/* The whole file (caller frees), NULL when it cannot be opened. */
+char *ct_read(const char *path);
+/* Wait up to secs for pid to be gone (or a zombie). */
+bool ct_wait_dead(pid_t pid, unsigned secs);
+/* The hex value of a "Name:\t..." line of /proc/.../status text. */
+uint64_t ct_status_hex(const char *status, const char *name);
+
+#endif

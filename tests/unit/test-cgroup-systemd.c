@@ -524,21 +524,27 @@ static char *cgroup_of(pid_t pid)
     return out;
 }
 
-/* systemd collects a stopped unit a moment after its job ends. */
-static void wait_gone(const char *unit, const char *cgroup)
+/* Wait until the unit's prop is want (and its cgroup, when given, is
+ * gone): systemd collects a stopped unit a moment after its job ends. */
+static void wait_for(const char *unit, const char *prop, const char *want, const char *cgroup)
 {
-    bool gone = false;
+    bool done = false;
     char *state = NULL;
-    for (int i = 0; i < 50 && !gone; i++) {
+    for (int i = 0; i < 20 && !done; i++) {
+        if (i)
+            usleep(200 * 1000);
         free(state);
-        state = show(unit, "LoadState");
-        gone = strcmp(state, "not-found") == 0 && !(cgroup && cg_exists(cgroup));
-        if (!gone)
-            usleep(100 * 1000);
+        state = show(unit, prop);
+        done = strcmp(state, want) == 0 && !(cgroup && cg_exists(cgroup));
     }
-    cr_expect(gone, "%s is still %s (cgroup %s %s) after 5 s", unit, state, cgroup ? cgroup : "-",
+    cr_expect(done, "%s: %s is still %s (cgroup %s %s)", unit, prop, state, cgroup ? cgroup : "-",
               cgroup && cg_exists(cgroup) ? "left" : "gone");
     free(state);
+}
+
+static void wait_gone(const char *unit, const char *cgroup)
+{
+    wait_for(unit, "LoadState", "not-found", cgroup);
 }
 
 static pid_t idle_child(void)
@@ -745,15 +751,7 @@ Test(live, a_crash_before_enter_leaves_nothing, .init = live_init)
     scope[strcspn(scope, "\n")] = '\0';
     cr_expect_eq(reap(mdrun), 0);
     char *unit = fx_fmt("mdrun-%s.scope", id);
-    bool gone = false;
-    for (int i = 0; i < 100 && !gone; i++) {
-        char *state = show(unit, "LoadState");
-        gone = strcmp(state, "not-found") == 0 && !cg_exists(scope);
-        free(state);
-        if (!gone)
-            usleep(100 * 1000);
-    }
-    cr_expect(gone, "%s (%s) is still there 10 s after its creator died", unit, scope);
+    wait_gone(unit, scope);
     free(unit);
 }
 
@@ -840,7 +838,7 @@ Test(live, a_slice_unit, .init = live_init)
          * not move the holder into a slice. */
         cr_expect(strstr(err.msg, "a slice unit takes no process"), "%s", err.msg);
         md_error_clear(&err);
-        wait_gone(unit, NULL);
+        wait_for(unit, "ActiveState", "inactive", NULL);
         free(unit);
         free(path);
         return;
@@ -862,7 +860,8 @@ Test(live, a_slice_unit, .init = live_init)
     free(v);
     destroy(cg);
     reap(child);
-    wait_gone(unit, rec.cgroup_scope);
+    /* A stopped transient slice may stay loaded a while. */
+    wait_for(unit, "ActiveState", "inactive", rec.cgroup_scope);
     md_state_record_free(&rec);
     free(unit);
     free(path);

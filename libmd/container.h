@@ -25,6 +25,7 @@ struct md_create_opts {
     bool no_pivot;              /* --no-pivot */
     bool no_new_keyring;        /* --no-new-keyring */
     bool foreground_tty;        /* run: a terminal relayed by mdrun itself */
+    const char *cgroup_manager; /* --cgroup-manager: NULL for the default (cgroupfs) */
 };
 
 /* What create hands to run. */

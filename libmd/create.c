@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "container.h"
 #include "error.h"
@@ -44,6 +45,8 @@ struct creating {
     int master;         /* pty master received from the container */
     bool hooks_started; /* prestart/createRuntime ran: poststop is owed on failure */
     char created[64];   /* when, RFC 3339 */
+    struct md_cgroup *cg;  /* NULL: the container runs without a cgroup */
+    md_state_record cgrec; /* only its cgroup fields, for the record */
 };
 
 /* ------------------------------------------------------------- preparing */
@@ -136,6 +139,65 @@ static bool in_initial_userns(void)
     return sscanf(map, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL;
 }
 
+/* ---------------------------------------------------------------- cgroup */
+
+/* The host id that container id maps to: through the new user
+ * namespace's maps, or itself without one. */
+static uint32_t host_id(const md_idmap *maps, size_t n, bool mapped, uint32_t id)
+{
+    for (size_t i = 0; mapped && i < n; i++)
+        if (id >= maps[i].container_id && id - maps[i].container_id < maps[i].size)
+            return maps[i].host_id + (id - maps[i].container_id);
+    return id;
+}
+
+/* Whether the config mounts the cgroup filesystem writable at
+ * /sys/fs/cgroup: with a cgroup namespace, the container then gets its
+ * cgroup delegated (runtime-spec "Cgroup ownership"). */
+static bool writable_cgroup_mount(const md_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        const md_mount *m = &spec->mounts[i];
+        if (!m->type || strcmp(m->type, "cgroup") != 0 || !m->destination ||
+            strcmp(m->destination, "/sys/fs/cgroup") != 0)
+            continue;
+        for (size_t j = 0; j < m->n_options; j++)
+            if (strcmp(m->options[j], "ro") == 0)
+                return false;
+        return true;
+    }
+    return false;
+}
+
+static int cgroup_request(struct creating *cr, struct md_cgroup_request *req, md_error *err)
+{
+    const struct md_container *c = &cr->c;
+    const md_linux *lx = c->spec->linux_;
+    const md_user *user = c->spec->process->user;
+    memset(req, 0, sizeof(*req));
+    if (md_cgroup_manager_parse(c->opts->cgroup_manager, &req->manager, err) < 0)
+        return -1;
+    req->id = c->opts->id;
+    req->cgroups_path = lx ? lx->cgroups_path : NULL;
+    req->resources = lx ? lx->resources : NULL;
+    req->rootless = c->rootless;
+    req->cgroup_ns = (c->ns.unshare_flags & CLONE_NEWCGROUP) != 0;
+    req->writable_mount = writable_cgroup_mount(c->spec);
+    req->root_uid = host_id(c->maps.uid, c->maps.n_uid, c->ns.new_user, user ? user->uid : 0);
+    req->root_gid = host_id(c->maps.gid, c->maps.n_gid, c->ns.new_user, user ? user->gid : 0);
+    return 0;
+}
+
+/* Made before the container process, so that a cgroup v2 can take it at
+ * birth (clone3 CLONE_INTO_CGROUP). */
+static int make_cgroup(struct creating *cr, md_error *err)
+{
+    struct md_cgroup_request req;
+    if (cgroup_request(cr, &req, err) < 0 || md_cgroup_create(&req, &cr->cg, err) < 0)
+        return -1;
+    return md_cgroup_record(cr->cg, &cr->cgrec, err);
+}
+
 static int prepare(struct creating *cr, md_error *err)
 {
     struct md_container *c = &cr->c;
@@ -163,6 +225,10 @@ static int prepare(struct creating *cr, md_error *err)
         if (md_userns_plan(c->spec, &caller, &c->maps, err) < 0)
             return -1;
     }
+    /* Limits the host cannot apply are refused before anything exists. */
+    struct md_cgroup_request req;
+    if (cgroup_request(cr, &req, err) < 0 || md_cgroup_check(&req, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -203,12 +269,23 @@ static int spawn(struct creating *cr, md_error *err)
     cr->c.state_fds[0] = cr->root_fd;
     cr->c.state_fds[1] = cr->dir_fd;
     int pidfd = -1;
+    int cgroup_fd = md_cgroup_clone_fd(cr->cg);
     struct clone_args args = {
-        .flags = CLONE_PIDFD,
+        .flags = CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
         .pidfd = (uint64_t)(uintptr_t)&pidfd,
         .exit_signal = SIGCHLD,
+        .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
     };
     long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid < 0 && cgroup_fd >= 0) {
+        /* Born elsewhere and moved: an older kernel, or a cgroup the
+         * kernel will not let us clone into. */
+        md_debug("clone3 into the cgroup: %s; moving the process instead", strerror(errno));
+        args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+        args.cgroup = 0;
+        cgroup_fd = -1;
+        pid = syscall(SYS_clone3, &args, sizeof(args));
+    }
     if (pid < 0)
         return md_fail(err, errno, "fork the container process");
     if (pid == 0) {
@@ -219,6 +296,10 @@ static int spawn(struct creating *cr, md_error *err)
     cr->c.sync_fd = -1;
     cr->helper_pid = (pid_t)pid;
     cr->helper_pidfd = pidfd;
+    /* Before the process goes on: it unshares its cgroup namespace and
+     * forks the init, which must both happen inside the cgroup. */
+    if (cgroup_fd < 0 && md_cgroup_enter(cr->cg, cr->helper_pid, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -239,6 +320,13 @@ static void state_info(struct creating *cr, enum md_status status, md_state_info
     info->rec.console_socket = (char *)cr->c.opts->console_socket;
     info->rec.pid_file = (char *)cr->c.opts->pid_file;
     info->rec.created = cr->created;
+    info->rec.cgroup_path = cr->cgrec.cgroup_path;
+    info->rec.cgroup_manager = cr->cgrec.cgroup_manager;
+    info->rec.systemd_cgroup = cr->cgrec.systemd_cgroup;
+    info->rec.cgroup_unit = cr->cgrec.cgroup_unit;
+    info->rec.cgroup_scope = cr->cgrec.cgroup_scope;
+    info->rec.cgroup_paths = cr->cgrec.cgroup_paths;
+    info->rec.n_cgroup_paths = cr->cgrec.n_cgroup_paths;
     info->has_record = true;
     info->status = status;
 }
@@ -402,6 +490,10 @@ static void cleanup(struct creating *cr, bool failed)
         }
         md_close_fd(&cr->pidfd);
         md_close_fd(&cr->master);
+        md_error cg_err = {0};
+        if (md_cgroup_destroy(cr->cg, &cg_err) < 0)
+            md_warn("%s", cg_err.msg);
+        md_error_clear(&cg_err);
         if (cr->dir_made) {
             md_error ignored = {0};
             md_state_remove(cr->root_fd, c->opts->id, &ignored);
@@ -414,6 +506,8 @@ static void cleanup(struct creating *cr, bool failed)
     md_close_fd(&c->console_fd);
     md_close_fd(&cr->dir_fd);
     md_close_fd(&cr->root_fd);
+    md_cgroup_free(cr->cg);
+    md_state_record_free(&cr->cgrec);
     md_ns_plan_close(&c->ns);
     md_idmaps_free(&c->maps);
     free(c->argv);
@@ -442,6 +536,8 @@ int md_container_create(const struct md_create_opts *opts, struct md_created *ou
     }
     if (rc == 0)
         rc = make_state(&cr, err);
+    if (rc == 0)
+        rc = make_cgroup(&cr, err);
     if (rc == 0)
         rc = spawn(&cr, err);
     if (rc == 0)

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "container.h"
 #include "error.h"
@@ -207,6 +208,18 @@ static int signal_all(const struct held *h, int sig, md_error *err)
     return 0;
 }
 
+/* kill --all: through the cgroup when the container has one (it holds
+ * every process, whatever their pid namespace), else by pid namespace. */
+static int signal_everyone(const struct held *h, int sig, md_error *err)
+{
+    struct md_cgroup *cg = NULL;
+    if (md_cgroup_open(&h->info.rec, &cg, err) < 0)
+        return -1;
+    int rc = cg ? md_cgroup_signal_all(cg, sig, err) : signal_all(h, sig, err);
+    md_cgroup_free(cg);
+    return rc;
+}
+
 int md_container_kill(const char *root, const char *id, int sig, bool all, md_error *err)
 {
     struct held h;
@@ -214,7 +227,7 @@ int md_container_kill(const char *root, const char *id, int sig, bool all, md_er
         return -1;
     int rc = 0;
     enum md_status st = h.info.status;
-    if (st != MD_STATUS_CREATED && st != MD_STATUS_RUNNING) {
+    if (st != MD_STATUS_CREATED && st != MD_STATUS_RUNNING && st != MD_STATUS_PAUSED) {
         rc = wrong_status("signal", id, st, err);
     } else {
         md_autofd pidfd = md_state_pidfd(&h.info.rec, err);
@@ -223,7 +236,7 @@ int md_container_kill(const char *root, const char *id, int sig, bool all, md_er
         else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
             rc = md_fail(err, errno, "send signal %d to container \"%s\"", sig, id);
         if (rc == 0 && all)
-            rc = signal_all(&h, sig, err);
+            rc = signal_everyone(&h, sig, err);
     }
     release(&h);
     return rc;
@@ -259,13 +272,22 @@ int md_container_delete(const char *root, const char *id, bool force, md_error *
         return -1;
     int rc = 0;
     enum md_status st = h.info.status;
-    if (st == MD_STATUS_RUNNING && !force)
+    struct md_cgroup *cg = NULL;
+    if ((st == MD_STATUS_RUNNING || st == MD_STATUS_PAUSED) && !force)
         rc = md_failx(err, EBUSY,
-                      "cannot delete container \"%s\": it is running (stop it first, or use "
+                      "cannot delete container \"%s\": it is %s (stop it first, or use "
                       "--force)",
-                      id);
-    if (rc == 0 && (st == MD_STATUS_RUNNING || st == MD_STATUS_CREATED))
+                      id, md_status_name(st));
+    if (rc == 0 && h.info.has_record)
+        rc = md_cgroup_open(&h.info.rec, &cg, err);
+    /* A frozen process would take SIGKILL only once thawed. */
+    if (rc == 0 && st == MD_STATUS_PAUSED)
+        rc = md_cgroup_freeze(cg, false, err);
+    if (rc == 0 && st != MD_STATUS_STOPPED && st != MD_STATUS_CREATING)
         rc = stop(&h, err);
+    if (rc == 0)
+        rc = md_cgroup_destroy(cg, err);
+    md_cgroup_free(cg);
     if (rc == 0) {
         md_spec *spec = h.info.has_record ? saved_config(&h) : NULL;
         rc = md_state_remove(h.root_fd, id, err);

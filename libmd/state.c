@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
@@ -718,6 +719,20 @@ static bool locked_elsewhere(int cfd)
     return flock(probe, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
+/* Paused is read from the cgroup's freezer, like every status: derived. */
+static bool frozen(const md_state_record *rec)
+{
+    struct md_cgroup *cg = NULL;
+    md_error ignored = {0};
+    if (!rec->cgroup_path || md_cgroup_open(rec, &cg, &ignored) < 0) {
+        md_error_clear(&ignored);
+        return false;
+    }
+    bool is = md_cgroup_is_frozen(cg);
+    md_cgroup_free(cg);
+    return is;
+}
+
 int md_state_inspect(int cfd, const char *id, bool lock_held, md_state_info *out, md_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -756,6 +771,9 @@ int md_state_inspect(int cfd, const char *id, bool lock_held, md_state_info *out
     struct stat st;
     facts.fifo = fstatat(cfd, MD_STATE_EXEC_FIFO, &st, AT_SYMLINK_NOFOLLOW) == 0;
     out->status = md_status_decide(&facts);
+    if ((out->status == MD_STATUS_RUNNING || out->status == MD_STATUS_CREATED) &&
+        frozen(&out->rec))
+        out->status = MD_STATUS_PAUSED;
     return 0;
 }
 

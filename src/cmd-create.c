@@ -19,7 +19,7 @@ static const char help[] =
 
 int cmd_create(const struct md_globals *g, int argc, char **argv)
 {
-    struct md_create_opts opts = {.root = g->root};
+    struct md_create_opts opts = {.root = g->root, .cgroup_manager = g->cgroup_manager};
     int rc = md_create_opts_parse(argc, argv, &opts, false, NULL);
     if (rc >= 0)
         return rc == 2 ? cli_help(help) : rc;

@@ -17,7 +17,7 @@ static const char help[] =
 
 int cmd_run(const struct md_globals *g, int argc, char **argv)
 {
-    struct md_create_opts opts = {.root = g->root};
+    struct md_create_opts opts = {.root = g->root, .cgroup_manager = g->cgroup_manager};
     bool detach = false;
     int rc = md_create_opts_parse(argc, argv, &opts, true, &detach);
     if (rc >= 0)

@@ -16,13 +16,18 @@
 static const struct md_command commands[] = {
     {"create", "create a container; its process waits for start", cmd_create},
     {"delete", "delete a container and what create made for it", cmd_delete},
+    {"events", "print a container's resource usage and OOM events", cmd_events},
     {"features", "print the features this runtime implements, as JSON", cmd_features},
     {"kill", "send a signal to a container", cmd_kill},
     {"list", "list the containers", cmd_list},
+    {"pause", "freeze every process of a container", cmd_pause},
+    {"ps", "list the processes of a container", cmd_ps},
+    {"resume", "thaw a paused container", cmd_resume},
     {"run", "create and start a container, and wait for it", cmd_run},
     {"spec", "write a default config.json", cmd_spec},
     {"start", "start a created container", cmd_start},
     {"state", "print the state of a container", cmd_state},
+    {"update", "change the resource limits of a container", cmd_update},
     {"validate", "check a bundle's config.json and rootfs", cmd_validate},
 };
 

@@ -15,12 +15,12 @@ struct md_cgroup {
     enum md_cg_layout layout;
     enum md_cg_manager manager;
     const struct md_cg_driver *driver;
-    char *path;  /* the container's cgroup relative to the hierarchy roots, e.g.
-                    "/mdrun/ID" (the same path under every v1 controller) */
-    int v2_fd;   /* O_DIRECTORY fd of path in the cgroup2 hierarchy (v2, or the
-                    unified one of a hybrid host), -1 when none */
-    char *unit;  /* systemd: the transient scope's name, else NULL */
-    char *scope; /* systemd: the scope's cgroup path; path is a leaf under it */
+    char *path;   /* the container's cgroup relative to the hierarchy roots, e.g.
+                     "/mdrun/ID" (the same path under every v1 controller) */
+    int v2_fd;    /* O_DIRECTORY fd of path in the cgroup2 hierarchy (v2, or the
+                     unified one of a hybrid host), -1 when none */
+    char *unit;   /* systemd: the transient scope's name, else NULL */
+    char *scope;  /* systemd: the scope's cgroup path; path is a leaf under it */
     pid_t holder; /* systemd: our child that holds the scope from create until
                      the first enter, 0 when none (see cgroup-systemd.c) */
     bool rootless;

@@ -7,13 +7,17 @@
 #ifndef MD_CONTAINER_H
 #define MD_CONTAINER_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
 #include "ns.h"
 #include "spec.h"
 #include "userns.h"
+
+struct md_seccomp_program;
 
 struct md_create_opts {
     const char *root; /* --root, NULL for the default state root */
@@ -55,7 +59,8 @@ struct md_container {
     char **argv;       /* process.args, NULL-terminated */
     char **env;        /* process.env plus LISTEN_FDS/LISTEN_PID, NULL-terminated */
     size_t n_env;
-    int listen_pid_var; /* index of LISTEN_PID in env, or -1 */
+    int listen_pid_var;                 /* index of LISTEN_PID in env, or -1 */
+    struct md_seccomp_program *seccomp; /* linux.seccomp compiled by mdrun, or NULL */
 };
 
 /* The container process: walks its stages, never returns. */
@@ -68,6 +73,46 @@ int md_container_delete(const char *root, const char *id, bool force, md_error *
 /* create + start; in the foreground, wait and return the exit code
  * (128 + signal when killed) in *exit_code, then delete. */
 int md_container_run(const struct md_create_opts *opts, bool detach, int *exit_code, md_error *err);
+
+/* `mdrun exec` (exec.c): a process in a running container. */
+struct md_exec_opts {
+    const char *root; /* --root, NULL for the default state root */
+    const char *id;
+    const char *process_file;   /* --process: process.json; NULL: from the saved config */
+    char *const *args;          /* COMMAND [ARG...], NULL-terminated; NULL with --process */
+    bool tty;                   /* -t */
+    bool detach;                /* -d */
+    const char *console_socket; /* --console-socket */
+    const char *pid_file;       /* --pid-file */
+    unsigned preserve_fds;      /* --preserve-fds */
+    char *const *env;           /* -e NAME=VALUE, n_env of them */
+    size_t n_env;
+    const char *cwd; /* --cwd */
+    bool has_uid;    /* -u UID[:GID] */
+    uint32_t uid;
+    bool has_gid;
+    uint32_t gid;
+    const uint32_t *gids; /* -g, added to additionalGids */
+    size_t n_gids;
+    char *const *caps; /* -c, added to the capability sets */
+    size_t n_caps;
+    bool no_new_privs;         /* --no-new-privs */
+    const char *apparmor;      /* --apparmor */
+    const char *process_label; /* --process-label */
+};
+/* Run a process in the running container.  In the foreground, wait for it
+ * (forwarding signals, relaying the terminal) and return its exit code
+ * (128 + signal when killed) in *exit_code; detached, return once it runs. */
+int md_container_exec(const struct md_exec_opts *opts, int *exit_code, md_error *err);
+
+/* What run and exec share (run.c): the signals forwarded to the
+ * container's process, waiting for that process while forwarding them,
+ * and its exit code (128 + signal when killed) once it has exited. */
+void md_forwarded_signals(sigset_t *set);
+int md_wait_forwarding(int signal_fd, int pidfd, md_error *err);
+int md_exit_code(int pidfd, md_error *err);
+/* --pid-file of create and exec: pid as text, replaced atomically (create.c). */
+int md_pid_file_write(const char *path, pid_t pid, md_error *err);
 
 /* Through the container's cgroup (control.c). */
 int md_container_pause(const char *root, const char *id, md_error *err);

@@ -64,8 +64,8 @@ static int take(const char *root, const char *id, bool lock, struct target *t, m
     return 0;
 }
 
-static int need_status(const struct target *t, const char *what, enum md_status a,
-                       enum md_status b, md_error *err)
+static int need_status(const struct target *t, const char *what, enum md_status a, enum md_status b,
+                       md_error *err)
 {
     if (t->info.status == a || t->info.status == b)
         return 0;
@@ -274,7 +274,8 @@ int md_container_events(const char *root, const char *id, bool stats_once, unsig
     while (rc == 0) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long long wait_ms = (next.tv_sec - now.tv_sec) * 1000LL + (next.tv_nsec - now.tv_nsec) / 1000000;
+        long long wait_ms =
+            (next.tv_sec - now.tv_sec) * 1000LL + (next.tv_nsec - now.tv_nsec) / 1000000;
         if (wait_ms <= 0) {
             if (md_cgroup_stats(t.cg, &s, err) < 0 || report_ooms(&t, &seen, out, err) < 0 ||
                 emit(out, "stats", id, &s) < 0) {

@@ -18,6 +18,7 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "clone.h"
 #include "container.h"
 #include "error.h"
 #include "fileio.h"
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "procattr.h"
 #include "rlimit.h"
+#include "seccomp.h"
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
@@ -42,9 +44,9 @@ struct creating {
     int helper_pidfd;
     pid_t pid; /* the init */
     int pidfd;
-    int master;         /* pty master received from the container */
-    bool hooks_started; /* prestart/createRuntime ran: poststop is owed on failure */
-    char created[64];   /* when, RFC 3339 */
+    int master;            /* pty master received from the container */
+    bool hooks_started;    /* prestart/createRuntime ran: poststop is owed on failure */
+    char created[64];      /* when, RFC 3339 */
     struct md_cgroup *cg;  /* NULL: the container runs without a cgroup */
     md_state_record cgrec; /* only its cgroup fields, for the record */
 };
@@ -229,6 +231,10 @@ static int prepare(struct creating *cr, md_error *err)
     struct md_cgroup_request req;
     if (cgroup_request(cr, &req, err) < 0 || md_cgroup_check(&req, err) < 0)
         return -1;
+    /* Compiled here, before the fork: the container process only loads it. */
+    const md_linux *lx = c->spec->linux_;
+    if (lx && lx->seccomp && md_seccomp_prepare(lx->seccomp, NULL, &c->seccomp, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -276,7 +282,7 @@ static int spawn(struct creating *cr, md_error *err)
         .exit_signal = SIGCHLD,
         .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
     };
-    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    long pid = md_clone3(&args);
     if (pid < 0 && cgroup_fd >= 0) {
         /* Born elsewhere and moved: an older kernel, or a cgroup the
          * kernel will not let us clone into. */
@@ -284,7 +290,7 @@ static int spawn(struct creating *cr, md_error *err)
         args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
         args.cgroup = 0;
         cgroup_fd = -1;
-        pid = syscall(SYS_clone3, &args, sizeof(args));
+        pid = md_clone3(&args);
     }
     if (pid < 0)
         return md_fail(err, errno, "fork the container process");
@@ -382,7 +388,12 @@ static int stage_namespaces(struct creating *cr, md_error *err)
     struct md_container *c = &cr->c;
     struct md_sync_msg msg;
     const md_process *p = c->spec->process;
+    /* oom_score_adj too is inherited by the init the process may fork;
+     * written now, while its /proc files are still ours to write (it turns
+     * non-dumpable when it joins namespaces, see init.c). */
     if (md_rlimits_apply(cr->helper_pid, p->rlimits, p->n_rlimits, err) < 0 ||
+        (p->has_oom_score_adj &&
+         md_oom_score_adj_apply(cr->helper_pid, p->oom_score_adj, err) < 0) ||
         md_sync_send(cr->sync_fd, MD_SYNC_START, 0, NULL, -1, err) < 0)
         return -1;
     if (c->ns.new_user) {
@@ -409,13 +420,26 @@ static int stage_namespaces(struct creating *cr, md_error *err)
     return md_sync_expect(cr->sync_fd, MD_SYNC_NS_READY, &msg, NULL, err);
 }
 
+/* The container process loaded a filter with SCMP_ACT_NOTIFY: pass its
+ * listener on to the agent at linux.seccomp.listenerPath. */
+static int seccomp_listener(struct creating *cr, md_error *err)
+{
+    struct md_sync_msg msg;
+    md_autofd listener = -1;
+    if (md_sync_expect(cr->sync_fd, MD_SYNC_SECCOMP, &msg, &listener, err) < 0)
+        return -1;
+    if (listener < 0)
+        return md_failx(err, EPROTO, "sync: the seccomp message carried no listener");
+    md_state_info info;
+    state_info(cr, MD_STATUS_CREATING, &info);
+    return md_seccomp_send_listener(cr->c.spec->linux_->seccomp, listener, cr->pid, &info, err);
+}
+
 static int stage_build(struct creating *cr, md_error *err)
 {
     struct md_sync_msg msg;
     const md_process *p = cr->c.spec->process;
     if (record(cr, err) < 0)
-        return -1;
-    if (p->has_oom_score_adj && md_oom_score_adj_apply(cr->pid, p->oom_score_adj, err) < 0)
         return -1;
     if (runtime_hooks(cr, err) < 0 ||
         md_sync_send(cr->sync_fd, MD_SYNC_SETUP, 0, NULL, -1, err) < 0)
@@ -434,10 +458,12 @@ static int stage_build(struct creating *cr, md_error *err)
                 return -1;
         }
     }
+    if (cr->c.seccomp && cr->c.seccomp->notify && seccomp_listener(cr, err) < 0)
+        return -1;
     return md_sync_expect(cr->sync_fd, MD_SYNC_CREATED, &msg, NULL, err);
 }
 
-static int write_pid_file(const char *path, pid_t pid, md_error *err)
+int md_pid_file_write(const char *path, pid_t pid, md_error *err)
 {
     md_autofree char *copy = strdup(path);
     md_autofree char *dir_copy = strdup(path);
@@ -515,6 +541,7 @@ static void cleanup(struct creating *cr, bool failed)
     free(c->bundle);
     free(c->rootfs);
     free(cr->root_path);
+    md_seccomp_program_free(c->seccomp);
     md_spec_free(c->spec);
 }
 
@@ -547,7 +574,7 @@ int md_container_create(const struct md_create_opts *opts, struct md_created *ou
     if (rc == 0)
         rc = record(&cr, err);
     if (rc == 0 && opts->pid_file)
-        rc = write_pid_file(opts->pid_file, cr.pid, err);
+        rc = md_pid_file_write(opts->pid_file, cr.pid, err);
     if (rc == 0 && out) {
         out->pid = cr.pid;
         out->pidfd = md_take_fd(&cr.pidfd);

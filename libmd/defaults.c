@@ -3,8 +3,10 @@
  * The content follows what `runc spec` writes, so that a bundle made with
  * either runtime behaves the same under both: a busybox-style shell as the
  * process, a read-only "rootfs", the usual pseudo-filesystems and a
- * minimal set of capabilities.  The rootless variant changes only what an
- * unprivileged user cannot have (see the `when` column of the tables).
+ * minimal set of capabilities.  One deliberate addition: a default seccomp
+ * profile, as Docker and Podman give their containers.  The rootless
+ * variant changes only what an unprivileged user cannot have (see the
+ * `when` column of the tables).
  *
  * The data lives in the tables below; the functions only copy it into the
  * owned structures of spec.h, so md_spec_free() releases the result. */
@@ -98,6 +100,162 @@ static const char *const default_masked[] = {
 
 static const char *const default_readonly[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+/* ------------------------------------------------------ seccomp profile */
+
+/* The default seccomp profile, in the spirit of Docker's and Podman's:
+ * deny by default, allow what ordinary programs use, and refuse outright
+ * what reaches the kernel's privileged or unnamespaced parts.
+ *
+ * A system call on no list fails with ENOSYS, as in Podman's profile, not
+ * EPERM: C libraries fall back to an older call on ENOSYS (faccessat2,
+ * fchmodat2, clone3, ...), so a newer image keeps working on this
+ * profile.  The calls that need a privilege the default capabilities do
+ * not grant fail with EPERM instead, the answer programs expect.  Names a
+ * libseccomp does not know are skipped when the profile is loaded. */
+#define SCMP_ENOSYS 38
+#define SCMP_EPERM  1
+
+/* clang-format off */
+static const char *const seccomp_allowed[] = {
+    /* files, directories, extended attributes */
+    "access", "chdir", "chmod", "chown", "chown32", "chroot", "close", "close_range",
+    "copy_file_range", "creat", "dup", "dup2", "dup3", "faccessat", "faccessat2", "fadvise64",
+    "fadvise64_64", "fallocate", "fchdir", "fchmod", "fchmodat", "fchmodat2", "fchown", "fchown32",
+    "fchownat", "fcntl", "fcntl64", "fdatasync", "fgetxattr", "flistxattr", "flock",
+    "fremovexattr", "fsetxattr", "fstat", "fstat64", "fstatat64", "fstatfs", "fstatfs64", "fsync",
+    "ftruncate", "ftruncate64", "futimesat", "getcwd", "getdents", "getdents64", "getxattr",
+    "lchown", "lchown32", "lgetxattr", "link", "linkat", "listxattr", "llistxattr", "_llseek",
+    "lremovexattr", "lseek", "lsetxattr", "lstat", "lstat64", "mkdir", "mkdirat", "mknod",
+    "mknodat", "name_to_handle_at", "newfstatat", "open", "openat", "openat2", "pread64", "preadv",
+    "preadv2", "pwrite64", "pwritev", "pwritev2", "read", "readahead", "readlink", "readlinkat",
+    "readv", "removexattr", "rename", "renameat", "renameat2", "rmdir", "sendfile", "sendfile64",
+    "setxattr", "splice", "stat", "stat64", "statfs", "statfs64", "statx", "symlink", "symlinkat",
+    "sync", "sync_file_range", "syncfs", "tee", "truncate", "truncate64", "umask", "unlink",
+    "unlinkat", "utime", "utimensat", "utimensat_time64", "utimes", "vmsplice", "write", "writev",
+    "cachestat", "ioctl",
+    /* waiting on many fds, asynchronous I/O */
+    "epoll_create", "epoll_create1", "epoll_ctl", "epoll_ctl_old", "epoll_pwait", "epoll_pwait2",
+    "epoll_wait", "epoll_wait_old", "eventfd", "eventfd2", "fanotify_mark", "inotify_add_watch",
+    "inotify_init", "inotify_init1", "inotify_rm_watch", "io_cancel", "io_destroy", "io_getevents",
+    "io_pgetevents", "io_pgetevents_time64", "io_setup", "io_submit", "poll", "ppoll",
+    "ppoll_time64", "pselect6", "pselect6_time64", "select", "_newselect", "signalfd", "signalfd4",
+    "timerfd_create", "timerfd_gettime", "timerfd_gettime64", "timerfd_settime",
+    "timerfd_settime64",
+    /* memory */
+    "brk", "madvise", "map_shadow_stack", "membarrier", "memfd_create", "mincore", "mlock",
+    "mlock2", "mlockall", "mmap", "mmap2", "mprotect", "mremap", "msync", "munlock", "munlockall",
+    "munmap", "pkey_alloc", "pkey_free", "pkey_mprotect", "remap_file_pages",
+    /* processes and threads (clone is below, with a condition) */
+    "capget", "capset", "execve", "execveat", "exit", "exit_group", "fork", "get_robust_list",
+    "getpgid", "getpgrp", "getpid", "getppid", "getpriority", "getrlimit", "getrusage", "getsid",
+    "gettid", "ioprio_get", "ioprio_set", "kill", "landlock_add_rule", "landlock_create_ruleset",
+    "landlock_restrict_self", "pidfd_open", "pidfd_send_signal", "prctl", "prlimit64",
+    "process_mrelease", "process_vm_readv", "process_vm_writev", "ptrace", "restart_syscall",
+    "rseq", "sched_get_priority_max", "sched_get_priority_min", "sched_getaffinity",
+    "sched_getattr", "sched_getparam", "sched_getscheduler", "sched_rr_get_interval",
+    "sched_rr_get_interval_time64", "sched_setaffinity", "sched_setattr", "sched_setparam",
+    "sched_setscheduler", "sched_yield", "seccomp", "set_robust_list", "set_tid_address",
+    "setpgid", "setpriority", "setrlimit", "setsid", "tgkill", "times", "tkill", "ugetrlimit",
+    "vfork", "wait4", "waitid", "waitpid",
+    /* user and group ids */
+    "getegid", "getegid32", "geteuid", "geteuid32", "getgid", "getgid32", "getgroups",
+    "getgroups32", "getresgid", "getresgid32", "getresuid", "getresuid32", "getuid", "getuid32",
+    "setfsgid", "setfsgid32", "setfsuid", "setfsuid32", "setgid", "setgid32", "setgroups",
+    "setgroups32", "setregid", "setregid32", "setresgid", "setresgid32", "setresuid",
+    "setresuid32", "setreuid", "setreuid32", "setuid", "setuid32",
+    /* signals, timers, clocks, futexes */
+    "alarm", "getitimer", "pause", "rt_sigaction", "rt_sigpending", "rt_sigprocmask",
+    "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait",
+    "rt_sigtimedwait_time64", "rt_tgsigqueueinfo", "setitimer", "sigaltstack", "sigprocmask",
+    "sigreturn", "adjtimex", "clock_adjtime", "clock_adjtime64", "clock_getres",
+    "clock_getres_time64", "clock_gettime", "clock_gettime64", "clock_nanosleep",
+    "clock_nanosleep_time64", "gettimeofday", "nanosleep", "time", "timer_create", "timer_delete",
+    "timer_getoverrun", "timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64",
+    "futex", "futex_requeue", "futex_time64", "futex_wait", "futex_waitv", "futex_wake",
+    /* sockets (socket itself is below, with a condition), pipes, System V and POSIX IPC */
+    "accept", "accept4", "bind", "connect", "getpeername", "getsockname", "getsockopt", "listen",
+    "recv", "recvfrom", "recvmmsg", "recvmmsg_time64", "recvmsg", "send", "sendmmsg", "sendmsg",
+    "sendto", "setsockopt", "shutdown", "socketcall", "socketpair", "pipe", "pipe2", "ipc",
+    "mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive", "mq_timedreceive_time64",
+    "mq_timedsend", "mq_timedsend_time64", "mq_unlink", "msgctl", "msgget", "msgrcv", "msgsnd",
+    "semctl", "semget", "semop", "semtimedop", "semtimedop_time64", "shmat", "shmctl", "shmdt",
+    "shmget",
+    /* the system as a process sees it */
+    "getcpu", "getrandom", "sysinfo", "uname",
+    /* architecture-specific calls of the C libraries and runtimes */
+    "arch_prctl", "get_thread_area", "modify_ldt", "set_thread_area", "arm_fadvise64_64",
+    "arm_sync_file_range", "breakpoint", "cacheflush", "set_tls", "sync_file_range2",
+    "riscv_flush_icache",
+};
+/* clang-format on */
+
+/* Privileged, or reaching what namespaces do not isolate (modules, keys,
+ * the clock, mounts, new namespaces, tracing the kernel): EPERM. */
+/* clang-format off */
+static const char *const seccomp_denied[] = {
+    "acct", "add_key", "bpf", "clock_settime", "clock_settime64", "create_module",
+    "delete_module", "fanotify_init", "finit_module", "fsconfig", "fsmount", "fsopen", "fspick",
+    "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp",
+    "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount",
+    "mount_setattr", "move_mount", "move_pages", "nfsservctl", "open_by_handle_at", "open_tree",
+    "perf_event_open", "pidfd_getfd", "pivot_root", "query_module", "quotactl", "quotactl_fd",
+    "reboot", "request_key", "set_mempolicy", "setdomainname", "sethostname", "setns",
+    "settimeofday", "stime", "swapoff", "swapon", "syslog", "_sysctl", "sysfs", "umount",
+    "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vhangup", "vm86", "vm86old",
+};
+/* clang-format on */
+
+/* The namespace flags of clone(2): new namespaces need CAP_SYS_ADMIN,
+ * which the default capabilities leave out. */
+#define CLONE_NS_FLAGS 0x7E020000u /* NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET */
+static const uint32_t clone_ns_flags[] = {
+    0x00020000u, 0x02000000u, 0x04000000u, 0x08000000u, 0x10000000u, 0x20000000u, 0x40000000u,
+};
+
+/* One system call with one condition on its first argument (op NULL:
+ * none). */
+struct seccomp_row {
+    const char *name;
+    const char *action;
+    uint32_t errno_ret; /* 0: none */
+    const char *op;
+    uint64_t value, value_two;
+};
+
+#define AF_VSOCK_FAMILY 40
+static const struct seccomp_row seccomp_conditional[] = {
+    /* Linux and the 32-bit personality, each with or without
+     * ADDR_NO_RANDOMIZE, and the query (0xffffffff) that changes nothing. */
+    {"personality", "SCMP_ACT_ALLOW", 0, "SCMP_CMP_EQ", 0x0, 0},
+    {"personality", "SCMP_ACT_ALLOW", 0, "SCMP_CMP_EQ", 0x8, 0},
+    {"personality", "SCMP_ACT_ALLOW", 0, "SCMP_CMP_EQ", 0x20000, 0},
+    {"personality", "SCMP_ACT_ALLOW", 0, "SCMP_CMP_EQ", 0x20008, 0},
+    {"personality", "SCMP_ACT_ALLOW", 0, "SCMP_CMP_EQ", 0xffffffff, 0},
+    /* fork and threads; clone with namespace flags gets EPERM (below). */
+    {"clone", "SCMP_ACT_ALLOW", 0, "SCMP_CMP_MASKED_EQ", CLONE_NS_FLAGS, 0},
+    /* clone3 passes its flags in memory, out of a filter's reach: ENOSYS
+     * makes the C library fall back to clone. */
+    {"clone3", "SCMP_ACT_ERRNO", SCMP_ENOSYS, NULL, 0, 0},
+    /* Every socket family but vsock, which reaches the host's hypervisor
+     * interfaces without a network namespace in between. */
+    {"socket", "SCMP_ACT_ALLOW", 0, "SCMP_CMP_NE", AF_VSOCK_FAMILY, 0},
+    {"socket", "SCMP_ACT_ERRNO", SCMP_EPERM, "SCMP_CMP_EQ", AF_VSOCK_FAMILY, 0},
+};
+
+/* The architectures a binary of this machine may use: 64-bit and the
+ * 32-bit ABIs the kernel runs next to it. */
+static const char *const seccomp_archs[] = {
+#if defined(__x86_64__)
+    "SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X32",
+#elif defined(__aarch64__)
+    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_ARM",
+#endif
+    NULL,
 };
 
 /* --------------------------------------------------------------- helpers */
@@ -262,6 +420,68 @@ static int build_id_maps(md_linux *linux_)
     return 0;
 }
 
+/* ---------------------------------------------------------------- seccomp */
+
+static md_syscall *add_syscall(md_seccomp *sc, const char *action, uint32_t errno_ret)
+{
+    md_syscall *call = APPEND(sc->syscalls, sc->n_syscalls);
+    if (!call || set_str(&call->action, action) < 0)
+        return NULL;
+    call->has_errno_ret = errno_ret != 0;
+    call->errno_ret = errno_ret;
+    return call;
+}
+
+static int add_condition(md_syscall *call, const char *op, uint64_t value, uint64_t value_two)
+{
+    md_seccomp_arg *arg = APPEND(call->args, call->n_args);
+    if (!arg)
+        return -1;
+    arg->index = 0;
+    arg->value = value;
+    /* valueTwo only where it means something, as other profiles write it. */
+    arg->has_value_two = strcmp(op, "SCMP_CMP_MASKED_EQ") == 0;
+    arg->value_two = value_two;
+    return set_str(&arg->op, op);
+}
+
+static int add_conditional(md_seccomp *sc, const struct seccomp_row *row)
+{
+    md_syscall *call = add_syscall(sc, row->action, row->errno_ret);
+    if (!call || md_strv_push(&call->names, &call->n_names, row->name) < 0)
+        return -1;
+    return row->op ? add_condition(call, row->op, row->value, row->value_two) : 0;
+}
+
+static int build_seccomp(md_linux *linux_)
+{
+    if (!NEW(linux_->seccomp))
+        return -1;
+    md_seccomp *sc = linux_->seccomp;
+    sc->has_default_errno_ret = true;
+    sc->default_errno_ret = SCMP_ENOSYS;
+    md_syscall *allowed = NULL, *denied = NULL;
+    if (set_str(&sc->default_action, "SCMP_ACT_ERRNO") < 0 ||
+        push_list(&sc->architectures, &sc->n_architectures, seccomp_archs) < 0 ||
+        !(allowed = add_syscall(sc, "SCMP_ACT_ALLOW", 0)) ||
+        push_all(&allowed->names, &allowed->n_names, seccomp_allowed, N(seccomp_allowed)) < 0)
+        return -1;
+    for (size_t i = 0; i < N(seccomp_conditional); i++)
+        if (add_conditional(sc, &seccomp_conditional[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < N(clone_ns_flags); i++) {
+        const struct seccomp_row row = {"clone",           "SCMP_ACT_ERRNO",
+                                        SCMP_EPERM,        "SCMP_CMP_MASKED_EQ",
+                                        clone_ns_flags[i], clone_ns_flags[i]};
+        if (add_conditional(sc, &row) < 0)
+            return -1;
+    }
+    if (!(denied = add_syscall(sc, "SCMP_ACT_ERRNO", SCMP_EPERM)) ||
+        push_all(&denied->names, &denied->n_names, seccomp_denied, N(seccomp_denied)) < 0)
+        return -1;
+    return 0;
+}
+
 static int build_linux(md_spec *spec, bool rootless)
 {
     if (!NEW(spec->linux_))
@@ -271,7 +491,8 @@ static int build_linux(md_spec *spec, bool rootless)
         push_all(&linux_->masked_paths, &linux_->n_masked_paths, default_masked,
                  N(default_masked)) < 0 ||
         push_all(&linux_->readonly_paths, &linux_->n_readonly_paths, default_readonly,
-                 N(default_readonly)) < 0)
+                 N(default_readonly)) < 0 ||
+        build_seccomp(linux_) < 0)
         return -1;
     return rootless ? build_id_maps(linux_) : build_resources(linux_);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clone.h"
 #include "container.h"
 #include "error.h"
 #include "execpath.h"
@@ -24,8 +25,10 @@
 #include "identity.h"
 #include "log.h"
 #include "procattr.h"
+#include "protect.h"
 #include "rootfs.h"
 #include "safepath.h"
+#include "seccomp.h"
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
@@ -93,7 +96,7 @@ static int fork_init(struct md_container *c, md_error *err)
     /* clone3 refuses an exit_signal with CLONE_PARENT: the child takes
      * ours, SIGCHLD, as mdrun's child. */
     struct clone_args args = {.flags = CLONE_PARENT};
-    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    long pid = md_clone3(&args);
     if (pid < 0)
         return md_fail(err, errno, "fork the container's init");
     if (pid > 0) {
@@ -191,6 +194,34 @@ static int apply_process_attributes(struct md_container *c, md_error *err)
     return 0;
 }
 
+/* When linux.seccomp is loaded (see seccomp.h): without no_new_privs the
+ * kernel wants CAP_SYS_ADMIN, so before the capabilities are dropped;
+ * with it, as late as possible, just before execve, so that our own
+ * system calls are not filtered; but a filter with a listener before
+ * "created", while the sync socket can still carry the fd to mdrun. */
+enum seccomp_stage { SECCOMP_BEFORE_IDENTITY, SECCOMP_BEFORE_CREATED, SECCOMP_BEFORE_EXEC };
+
+static bool seccomp_at(const struct md_container *c, enum seccomp_stage stage)
+{
+    if (!c->seccomp)
+        return false;
+    if (!c->spec->process->no_new_privileges)
+        return stage == SECCOMP_BEFORE_IDENTITY;
+    return stage == (c->seccomp->notify ? SECCOMP_BEFORE_CREATED : SECCOMP_BEFORE_EXEC);
+}
+
+static int load_seccomp(struct md_container *c, md_error *err)
+{
+    int listener = -1;
+    if (md_seccomp_load(c->seccomp, &listener, err) < 0)
+        return -1;
+    if (listener < 0)
+        return 0;
+    int rc = md_sync_send(c->sync_fd, MD_SYNC_SECCOMP, 0, NULL, listener, err);
+    close(listener);
+    return rc;
+}
+
 /* Everything from the namespaces to the moment the process could exec. */
 static int build(struct md_container *c, char **exec_path, md_error *err)
 {
@@ -206,6 +237,14 @@ static int build(struct md_container *c, char **exec_path, md_error *err)
 
     if (md_sync_expect(c->sync_fd, MD_SYNC_START, &msg, NULL, err) < 0 ||
         enter_user_namespace(c, err) < 0 || md_ns_create(&c->ns, c->spec->linux_, err) < 0)
+        return -1;
+    /* In namespaces others already live in, they must not ptrace us nor
+     * open /proc/OUR_PID/{exe,fd,mem} (protect.h); as runc, only then, since
+     * a non-dumpable process's /proc files belong to root, out of reach of
+     * a rootless mdrun and its hooks.  Not earlier: the id maps written by
+     * mdrun and the time offsets written above need a dumpable owner.  The
+     * init forked below inherits it; its execve() resets it. */
+    if ((c->ns.n_joins > 0 || c->ns.join_user) && md_protect_dumpable(false, err) < 0)
         return -1;
     if (md_ns_needs_fork(&c->ns) && fork_init(c, err) < 0)
         return -1;
@@ -229,7 +268,8 @@ static int build(struct md_container *c, char **exec_path, md_error *err)
     *exec_path = md_find_executable(p->args[0], c->env, c->n_env, err);
     if (!*exec_path)
         return -1;
-    if (md_identity_apply(p, err) < 0 || md_no_new_privs_apply(p->no_new_privileges, err) < 0)
+    if ((seccomp_at(c, SECCOMP_BEFORE_IDENTITY) && load_seccomp(c, err) < 0) ||
+        md_identity_apply(p, err) < 0 || md_no_new_privs_apply(p->no_new_privileges, err) < 0)
         return -1;
     return 0;
 }
@@ -279,6 +319,8 @@ __attribute__((noreturn)) void md_init_main(struct md_container *c)
     /* Created: from now on the container outlives `mdrun create` (which
      * exits as soon as it reads the message below, hence the order), and
      * problems can only be told on the container's own stderr. */
+    if (seccomp_at(c, SECCOMP_BEFORE_CREATED) && load_seccomp(c, &err) < 0)
+        goto fail;
     prctl(PR_SET_PDEATHSIG, 0);
     if (md_sync_send(c->sync_fd, MD_SYNC_CREATED, 0, NULL, -1, &err) < 0)
         goto fail;
@@ -299,8 +341,15 @@ __attribute__((noreturn)) void md_init_main(struct md_container *c)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (seccomp_at(c, SECCOMP_BEFORE_EXEC) && load_seccomp(c, &err) < 0)
+        goto fail;
     execve(exec_path, c->argv, c->env);
-    md_fail(&err, errno, "exec %s", exec_path);
+    int exec_errno = errno;
+    if (md_seccomp_may_deny(c->seccomp, exec_errno))
+        md_failx(&err, exec_errno, "exec %s: %s (does linux.seccomp allow execve?)", exec_path,
+                 strerror(exec_errno));
+    else
+        md_fail(&err, exec_errno, "exec %s", exec_path);
 fail:
     if (c->sync_fd >= 0)
         md_sync_send_error(c->sync_fd, &err);

@@ -824,7 +824,8 @@ static bool present(const struct md_jfield *f, const void *obj)
     case MD_J_UINT64:
         return f->aux == MD_J_NOAUX || *CMEMBER(obj, f->aux, bool);
     default:
-        return *CMEMBER(obj, f->aux, size_t) > 0;
+        /* A required array stays, even empty: the parser insists on it. */
+        return *CMEMBER(obj, f->aux, size_t) > 0 || (f->flags & MD_J_REQUIRED);
     }
 }
 

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "ns.h"
+#include "procfs.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -164,7 +165,11 @@ static int write_time_offsets(const md_linux *lx, md_error *err)
     }
     if (off == 0)
         return 0;
+    /* A joined mount namespace's /proc is not necessarily a procfs. */
     md_autofd fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 && !md_on_procfs(fd))
+        return md_failx(err, EXDEV,
+                        "linux.timeOffsets: /proc/self/timens_offsets is not on a procfs");
     if (fd < 0 || md_write_all(fd, text, off) < 0)
         return md_fail(err, errno, "linux.timeOffsets: write /proc/self/timens_offsets");
     return 0;

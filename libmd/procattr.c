@@ -24,6 +24,7 @@
 #include "log.h"
 #include "names.h"
 #include "procattr.h"
+#include "procfs.h"
 
 int md_oom_score_adj_apply(pid_t pid, int value, md_error *err)
 {
@@ -31,6 +32,8 @@ int md_oom_score_adj_apply(pid_t pid, int value, md_error *err)
     snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
     int len = snprintf(text, sizeof(text), "%d", value);
     md_autofd fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 && !md_on_procfs(fd))
+        return md_failx(err, EXDEV, "oom_score_adj %d: %s is not on a procfs", value, path);
     if (fd < 0 || md_write_all(fd, text, (size_t)len) < 0)
         return md_fail(err, errno, "oom_score_adj %d", value);
     return 0;

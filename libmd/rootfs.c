@@ -23,6 +23,7 @@
 #include "error.h"
 #include "mounts.h"
 #include "names.h"
+#include "procfs.h"
 #include "rootfs.h"
 #include "safepath.h"
 
@@ -67,6 +68,10 @@ int md_rootfs_prepare(const struct md_rootfs_plan *plan, md_error *err)
     unsigned long prop;
     if (root_propagation(spec, &prop, err) < 0)
         return -1;
+    /* Every mount below is made onto /proc/self/fd/N, resolved through the
+     * /proc of the namespace we are in (the host's, or a joined one's). */
+    if (md_procfs_check_fds(err) < 0)
+        return md_wrap(err, "mounts");
     /* Shared and unbindable wait for the pivot: a shared "/" would carry
      * our mounts to the host, and an unbindable rootfs cannot be bound. */
     unsigned long now = prop == MS_PRIVATE ? MS_PRIVATE : MS_SLAVE;
@@ -135,6 +140,9 @@ int md_rootfs_console(const char *slave_path, md_error *err)
     md_autofd rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return md_fail(err, errno, "open /");
+    /* From here on /proc is the container's: it must be a procfs. */
+    if (md_procfs_check_fds(err) < 0)
+        return md_wrap(err, "console");
     md_autofd fd = md_mkpath_in_root(rootfd, "/dev/console", MD_PATH_FILE, err);
     if (fd < 0)
         return md_wrap(err, "console");
@@ -224,6 +232,11 @@ int md_rootfs_finish(const struct md_rootfs_plan *plan, md_error *err)
     md_autofd rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return md_fail(err, errno, "open /");
+    /* The masks are mounted through the container's /proc: without a
+     * procfs there, an image's fake /proc/self/fd would steer them. */
+    if (linux_ && (linux_->n_masked_paths || linux_->n_readonly_paths) &&
+        md_procfs_check_fds(err) < 0)
+        return md_wrap(err, "masked and read-only paths");
     md_autofd nullfd = -1;
     for (size_t i = 0; linux_ && i < linux_->n_masked_paths; i++)
         if (mask(rootfd, &nullfd, linux_->masked_paths[i], err) < 0)

@@ -19,7 +19,7 @@
 
 /* Every signal a user may send to mdrun goes to the container instead;
  * not the ones mdrun itself depends on. */
-static void forwarded_signals(sigset_t *set)
+void md_forwarded_signals(sigset_t *set)
 {
     sigfillset(set);
     sigdelset(set, SIGKILL);
@@ -47,7 +47,7 @@ static void forward(int sfd, int pidfd)
 }
 
 /* Without a terminal the container shares our stdio: only signals. */
-static int wait_plain(int sfd, int pidfd, md_error *err)
+int md_wait_forwarding(int sfd, int pidfd, md_error *err)
 {
     for (;;) {
         struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
@@ -63,7 +63,7 @@ static int wait_plain(int sfd, int pidfd, md_error *err)
     }
 }
 
-static int exit_code_of(int pidfd, md_error *err)
+int md_exit_code(int pidfd, md_error *err)
 {
     siginfo_t info;
     memset(&info, 0, sizeof(info));
@@ -80,7 +80,7 @@ int md_container_run(const struct md_create_opts *opts, bool detach, int *exit_c
     struct md_create_opts o = *opts;
     o.foreground_tty = !detach && !opts->console_socket;
     sigset_t fwd, old;
-    forwarded_signals(&fwd);
+    md_forwarded_signals(&fwd);
     /* Blocked from before the fork, so that no signal is lost or kills
      * mdrun halfway; the container process unblocks them before exec. */
     sigprocmask(SIG_BLOCK, &fwd, &old);
@@ -101,9 +101,9 @@ int md_container_run(const struct md_create_opts *opts, bool detach, int *exit_c
             struct md_relay relay = {.master = master, .pidfd = pidfd, .signal_fd = sfd};
             rc = md_tty_relay(&relay, err);
         } else {
-            rc = wait_plain(sfd, pidfd, err);
+            rc = md_wait_forwarding(sfd, pidfd, err);
         }
-        int code = exit_code_of(pidfd, err);
+        int code = md_exit_code(pidfd, err);
         if (code < 0)
             rc = -1;
         else

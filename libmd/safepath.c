@@ -10,9 +10,10 @@
  * taken from the root fd, so a directory moved out of the root by a
  * concurrent rename cannot lead outside.
  *
- * Magic links (/proc/self/fd/N...): openat2 refuses them
- * (RESOLVE_NO_MAGICLINKS); the walker follows their text inside the root,
- * which cannot escape either. */
+ * Magic links (/proc/self/fd/N, exe, cwd...): refused (ELOOP) by both,
+ * openat2 with RESOLVE_NO_MAGICLINKS and the walker by looking at the
+ * filesystem of every symlink it meets, so that a path such as a
+ * process.cwd of /proc/self/fd/7 fails the same way on every kernel. */
 #include "config.h"
 
 #include <errno.h>
@@ -29,6 +30,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "procfs.h"
 #include "safepath.h"
 
 /* As the kernel: at most 40 symlinks in one resolution. */
@@ -41,12 +43,26 @@
 /* The flags the kernel accepts together with O_PATH. */
 #define PATH_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
+/* procfs's root directory (fs/proc/internal.h). */
+#define PROC_ROOT_INO 1
+
 static bool force_fallback;
 static bool no_openat2;
 
 void md_safepath_force_fallback(bool on)
 {
     force_fallback = on;
+}
+
+/* The test hook of safepath.h, read once. */
+static bool fallback_forced(void)
+{
+    static int env = -1;
+    if (env < 0) {
+        const char *v = getenv("MDRUN_TEST_NO_OPENAT2");
+        env = v && strcmp(v, "1") == 0;
+    }
+    return force_fallback || env;
 }
 
 char *md_fd_path(int fd, char *buf)
@@ -123,6 +139,18 @@ static int go_down(struct walk *w, int fd, const char *name)
         w->done[used++] = '/';
     strcpy(w->done + used, name);
     return set_cur(w, fd);
+}
+
+/* A symlink on procfs below its root (/proc/PID/fd/N, exe, cwd, root,
+ * ns/...) is a magic link, which the kernel follows to the object itself,
+ * wherever it is; procfs's own top-level links (self, thread-self, mounts,
+ * net) are plain ones. */
+static bool magic_link(const struct walk *w, int linkfd)
+{
+    struct stat st;
+    if (!md_on_procfs(linkfd))
+        return false;
+    return fstat(w->cur, &st) < 0 || st.st_ino != PROC_ROOT_INO;
 }
 
 /* Replace what remains with target + "/" + what remains after the link. */
@@ -240,7 +268,7 @@ static int step(struct walk *w, int *out)
     if (S_ISLNK(st.st_mode) && last && (w->flags & O_NOFOLLOW) && !want_dir)
         return (w->flags & O_PATH) ? finish(w, md_take_fd(&fd), name, out) : -ELOOP;
     if (S_ISLNK(st.st_mode))
-        return follow_link(w, fd);
+        return magic_link(w, fd) ? -ELOOP : follow_link(w, fd);
     if (S_ISDIR(st.st_mode) && !last)
         return go_down(w, md_take_fd(&fd), name);
     if (!S_ISDIR(st.st_mode) && want_dir)
@@ -303,7 +331,7 @@ static int open_in_root(int rootfd, const char *path, int flags)
         flags &= PATH_FLAGS; /* openat2 refuses anything else with O_PATH */
     else
         flags |= O_NOCTTY;
-    if (!force_fallback && !no_openat2) {
+    if (!fallback_forced() && !no_openat2) {
         int fd = kernel_open(rootfd, path, flags);
         if (fd != -ENOSYS)
             return fd;

@@ -27,7 +27,13 @@ int md_mkpath_in_root(int rootfd, const char *path, enum md_path_kind kind, md_e
 char *md_fd_path(int fd, char *buf);
 
 /* Tests only: resolve without openat2(2) even where the kernel has it,
- * so the fallback resolver is exercised. */
+ * so the fallback resolver is exercised.
+ *
+ * Test hook: the environment variable MDRUN_TEST_NO_OPENAT2=1 does the
+ * same for a whole mdrun process and the container processes it forks,
+ * so that the integration tests run the hostile bundles through the
+ * fallback too.  It only makes resolution slower, never less strict; it
+ * is not meant for users and is not documented elsewhere. */
 void md_safepath_force_fallback(bool on);
 
 #endif

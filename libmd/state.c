@@ -771,8 +771,7 @@ int md_state_inspect(int cfd, const char *id, bool lock_held, md_state_info *out
     struct stat st;
     facts.fifo = fstatat(cfd, MD_STATE_EXEC_FIFO, &st, AT_SYMLINK_NOFOLLOW) == 0;
     out->status = md_status_decide(&facts);
-    if ((out->status == MD_STATUS_RUNNING || out->status == MD_STATUS_CREATED) &&
-        frozen(&out->rec))
+    if ((out->status == MD_STATUS_RUNNING || out->status == MD_STATUS_CREATED) && frozen(&out->rec))
         out->status = MD_STATUS_PAUSED;
     return 0;
 }

@@ -17,8 +17,8 @@ const char *md_sync_name(enum md_sync_type type)
         [MD_SYNC_START] = "start",       [MD_SYNC_USERNS] = "userns",
         [MD_SYNC_MAPPED] = "mapped",     [MD_SYNC_INIT_PID] = "init-pid",
         [MD_SYNC_NS_READY] = "ns-ready", [MD_SYNC_SETUP] = "setup",
-        [MD_SYNC_CONSOLE] = "console",   [MD_SYNC_CREATED] = "created",
-        [MD_SYNC_ERROR] = "error",
+        [MD_SYNC_CONSOLE] = "console",   [MD_SYNC_SECCOMP] = "seccomp",
+        [MD_SYNC_CREATED] = "created",   [MD_SYNC_ERROR] = "error",
     };
     if (type < MD_SYNC_START || type > MD_SYNC_ERROR)
         return "unknown";

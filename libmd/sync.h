@@ -19,6 +19,7 @@ enum md_sync_type {
     MD_SYNC_NS_READY,  /* C->P  every namespace exists */
     MD_SYNC_SETUP,     /* P->C  prestart/createRuntime hooks ran: build the container */
     MD_SYNC_CONSOLE,   /* C->P  carries the pty master; text: the slave's name */
+    MD_SYNC_SECCOMP,   /* C->P  carries the seccomp listener fd (SCMP_ACT_NOTIFY) */
     MD_SYNC_CREATED,   /* C->P  ready to exec, waiting for start */
     MD_SYNC_ERROR,     /* C->P  text: what failed; the container process exits */
 };

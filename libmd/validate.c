@@ -463,11 +463,8 @@ static void check_scheduler(struct md_vctx *v, const md_scheduler *s)
     md_vpath_pop(v, saved);
 }
 
-static void check_process(struct md_vctx *v, const md_process *p)
+static void check_process_fields(struct md_vctx *v, const md_process *p)
 {
-    if (!p)
-        return;
-    size_t saved = md_vpath_key(v, "process");
     check_args(v, p);
     md_vabsolute(v, "cwd", p->cwd);
     check_env(v, p->env, p->n_env);
@@ -482,7 +479,23 @@ static void check_process(struct md_vctx *v, const md_process *p)
         md_vlist(v, "execCPUAffinity.initial", p->exec_cpu_affinity->initial);
         md_vlist(v, "execCPUAffinity.final", p->exec_cpu_affinity->final);
     }
+}
+
+static void check_process(struct md_vctx *v, const md_process *p)
+{
+    if (!p)
+        return;
+    size_t saved = md_vpath_key(v, "process");
+    check_process_fields(v, p);
     md_vpath_pop(v, saved);
+}
+
+int md_process_validate(const md_process *p, const char *name, md_errors *problems)
+{
+    struct md_vctx v = {.name = name ? name : "process.json", .problems = problems};
+    size_t before = problems->n + problems->dropped;
+    check_process_fields(&v, p);
+    return problems->n + problems->dropped == before ? 0 : -1;
 }
 
 /* ---------------------------------------------------- names, hooks, notes */

@@ -55,6 +55,10 @@ void md_vlist(struct md_vctx *v, const char *key, const char *list);
 /* Whether linux.namespaces has an entry of this type. */
 bool md_vhas_ns(const md_spec *spec, const char *type);
 
+/* A bare process object (`exec --process FILE`), with paths relative to
+ * it: "process.json: cwd: ...".  Returns 0 when it is valid. */
+int md_process_validate(const md_process *p, const char *name, md_errors *problems);
+
 /* Each area's checks, on the context's spec. */
 void md_validate_idmaps(struct md_vctx *v, const char *key, const md_idmap *maps, size_t n);
 void md_validate_linux(struct md_vctx *v, const md_linux *l);

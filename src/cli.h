@@ -30,6 +30,7 @@ struct md_command {
 md_command_fn cmd_create;
 md_command_fn cmd_delete;
 md_command_fn cmd_events;
+md_command_fn cmd_exec;
 md_command_fn cmd_features;
 md_command_fn cmd_kill;
 md_command_fn cmd_list;

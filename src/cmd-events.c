@@ -28,10 +28,10 @@ static unsigned parse_interval(const char *text)
     double v = strtod(text, &end);
     if (end == text || v <= 0)
         return 0;
-    double ms = strcmp(end, "ms") == 0 ? v
+    double ms = strcmp(end, "ms") == 0                    ? v
                 : (strcmp(end, "s") == 0 || *end == '\0') ? v * 1000
-                : strcmp(end, "m") == 0 ? v * 60000
-                                        : -1;
+                : strcmp(end, "m") == 0                   ? v * 60000
+                                                          : -1;
     return ms >= 1 && ms < 86400000.0 ? (unsigned)ms : 0;
 }
 

@@ -103,8 +103,9 @@ static int print_table(const pid_t *pids, size_t n, int argc, char **argv)
 
 int cmd_ps(const struct md_globals *g, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"format", required_argument, NULL, 'f'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
     bool json = false;
     int c;
     while ((c = getopt_long(argc, argv, "+f:h", options, NULL)) != -1) {

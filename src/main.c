@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "features.h"
 #include "log.h"
+#include "protect.h"
 
 /* Only commands that work are listed: one that is not built yet does not
  * appear at all. */
@@ -17,6 +18,7 @@ static const struct md_command commands[] = {
     {"create", "create a container; its process waits for start", cmd_create},
     {"delete", "delete a container and what create made for it", cmd_delete},
     {"events", "print a container's resource usage and OOM events", cmd_events},
+    {"exec", "run a process in a running container", cmd_exec},
     {"features", "print the features this runtime implements, as JSON", cmd_features},
     {"kill", "send a signal to a container", cmd_kill},
     {"list", "list the containers", cmd_list},
@@ -170,6 +172,15 @@ static int parse_globals(int argc, char **argv, struct md_globals *g)
     return -1;
 }
 
+/* The commands that start a process in a container run from a sealed copy
+ * of the mdrun binary (protect.h): the container must never reach the
+ * host's file through /proc/PID/exe. */
+static bool starts_container(const char *name)
+{
+    static const char *const names[] = {"create", "run", "exec", NULL};
+    return one_of(name, names);
+}
+
 int main(int argc, char **argv)
 {
     struct md_globals g = {.log_level = MD_LOG_WARNING};
@@ -190,6 +201,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(name, commands[i].name) != 0)
             continue;
+        /* Before anything else: the re-execution starts main() again. */
+        if (starts_container(name) && md_protect_exe(argv, &err) < 0)
+            return cli_fail(&err);
         /* argv[0] of the command reads "mdrun NAME" in getopt messages. */
         char label[64];
         snprintf(label, sizeof(label), "mdrun %s", name);

@@ -124,8 +124,8 @@ char *cgt_dir(pid_t pid, const char *ctrl)
     size_t n = read_lines(pid, lines, 32);
     char *dir = NULL;
     for (size_t i = 0; i < n && !dir; i++) {
-        bool match = ctrl[0] ? lines[i].ctrls[0] && all_in(ctrl, lines[i].ctrls)
-                             : lines[i].ctrls[0] == '\0';
+        bool match =
+            ctrl[0] ? lines[i].ctrls[0] && all_in(ctrl, lines[i].ctrls) : lines[i].ctrls[0] == '\0';
         char *mnt = match ? mount_of(lines[i].ctrls) : NULL;
         if (mnt)
             dir = join(mnt, lines[i].path);
@@ -433,6 +433,14 @@ yajl_val cgt_json(const char *text)
     return v;
 }
 
+const char *cgt_json_str(yajl_val v, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val x = yajl_tree_get(v, path, yajl_t_string);
+    const char *s = x ? YAJL_GET_STRING(x) : NULL;
+    return s ? s : "";
+}
+
 uint64_t cgt_json_u64(yajl_val v, ...)
 {
     const char *path[16];
@@ -445,8 +453,8 @@ uint64_t cgt_json_u64(yajl_val v, ...)
     va_end(ap);
     path[n] = NULL;
     yajl_val x = yajl_tree_get(v, path, yajl_t_number);
-    cr_assert(x && YAJL_IS_INTEGER(x), "no integer at %s%s%s...", path[0],
-              n > 1 ? "." : "", n > 1 ? path[1] : "");
+    cr_assert(x && YAJL_IS_INTEGER(x), "no integer at %s%s%s...", path[0], n > 1 ? "." : "",
+              n > 1 ? path[1] : "");
     return (uint64_t)YAJL_GET_INTEGER(x);
 }
 
@@ -459,7 +467,8 @@ size_t cgt_count_events(const char *text, const char *type, const char *id)
         const char *tp[] = {"type", NULL}, *ip[] = {"id", NULL};
         yajl_val t = v ? yajl_tree_get(v, tp, yajl_t_string) : NULL;
         yajl_val i = v ? yajl_tree_get(v, ip, yajl_t_string) : NULL;
-        if (t && i && strcmp(YAJL_GET_STRING(t), type) == 0 && strcmp(YAJL_GET_STRING(i), id) == 0)
+        const char *ts = t ? YAJL_GET_STRING(t) : NULL, *is = i ? YAJL_GET_STRING(i) : NULL;
+        if (ts && is && strcmp(ts, type) == 0 && strcmp(is, id) == 0)
             count++;
         yajl_tree_free(v);
     }
@@ -490,7 +499,8 @@ uint64_t cgt_cpu_ticks(pid_t pid)
     char *p = stat_tail(pid, buf, sizeof(buf));
     unsigned long long ut = 0, st = 0;
     /* Fields 14 and 15; p starts at field 3. */
-    cr_assert(p && sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2,
+    cr_assert(p &&
+                  sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2,
               "/proc/%d/stat: unreadable", (int)pid);
     return ut + st;
 }

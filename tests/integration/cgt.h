@@ -61,6 +61,8 @@ int cgt_wait_child(pid_t pid, unsigned secs);
 /* The JSON object or array in text (fails the test when it does not
  * parse); free with yajl_tree_free. */
 yajl_val cgt_json(const char *text);
+/* The string at v.key, "" when there is none. */
+const char *cgt_json_str(yajl_val v, const char *key);
 /* The number at a path of keys (NULL-terminated) in v; fails the test
  * when it is missing. */
 uint64_t cgt_json_u64(yajl_val v, ...) __attribute__((sentinel));

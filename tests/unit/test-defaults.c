@@ -95,6 +95,55 @@ static void assert_process(const md_process *p)
     cr_expect(p->no_new_privileges);
 }
 
+static const md_syscall *find_rule(const md_seccomp *sc, const char *name, const char *action)
+{
+    for (size_t i = 0; i < sc->n_syscalls; i++)
+        for (size_t j = 0; j < sc->syscalls[i].n_names; j++)
+            if (strcmp(sc->syscalls[i].names[j], name) == 0 &&
+                strcmp(sc->syscalls[i].action, action) == 0)
+                return &sc->syscalls[i];
+    return NULL;
+}
+
+/* A Docker-like profile: deny by default (ENOSYS, so that C libraries
+ * fall back from newer calls), allow the ordinary calls, EPERM for the
+ * privileged ones.  What it lets run is tested in test-seccomp.c and the
+ * integration tests. */
+static void assert_seccomp(const md_seccomp *sc)
+{
+    cr_assert_not_null(sc);
+    cr_expect_str_eq(sc->default_action, "SCMP_ACT_ERRNO");
+    cr_expect(sc->has_default_errno_ret);
+    cr_expect_eq(sc->default_errno_ret, 38);
+#if defined(__x86_64__)
+    ASSERT_STRV(sc->architectures, sc->n_architectures, "architectures", "SCMP_ARCH_X86_64",
+                "SCMP_ARCH_X86", "SCMP_ARCH_X32");
+#endif
+    cr_expect_null(sc->listener_path);
+    const char *const allowed[] = {"read",       "write",      "execve", "openat",
+                                   "mmap",       "exit_group", "wait4",  "rt_sigaction",
+                                   "getdents64", "socketpair"};
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        const md_syscall *rule = find_rule(sc, allowed[i], "SCMP_ACT_ALLOW");
+        cr_expect(rule && rule->n_args == 0, "%s is not allowed unconditionally", allowed[i]);
+    }
+    const char *const denied[] = {"mount", "unshare", "setns", "kexec_load", "bpf", "keyctl"};
+    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+        const md_syscall *rule = find_rule(sc, denied[i], "SCMP_ACT_ERRNO");
+        cr_expect(rule && rule->has_errno_ret && rule->errno_ret == 1, "%s does not get EPERM",
+                  denied[i]);
+        cr_expect_null(find_rule(sc, denied[i], "SCMP_ACT_ALLOW"), "%s is allowed", denied[i]);
+    }
+    const md_syscall *clone = find_rule(sc, "clone", "SCMP_ACT_ALLOW");
+    cr_assert_not_null(clone);
+    cr_assert_eq(clone->n_args, 1);
+    cr_expect_str_eq(clone->args[0].op, "SCMP_CMP_MASKED_EQ");
+    cr_expect_eq(clone->args[0].value, 0x7E020000);
+    cr_expect_eq(clone->args[0].value_two, 0);
+    const md_syscall *clone3 = find_rule(sc, "clone3", "SCMP_ACT_ERRNO");
+    cr_expect(clone3 && clone3->errno_ret == 38, "clone3 must fail with ENOSYS");
+}
+
 /* What the rootful and rootless specs share. */
 static void assert_common(const md_spec *spec)
 {
@@ -126,7 +175,7 @@ static void assert_common(const md_spec *spec)
     cr_expect_str_eq(l->masked_paths[2], "/proc/kcore");
     ASSERT_STRV(l->readonly_paths, l->n_readonly_paths, "readonlyPaths", "/proc/bus", "/proc/fs",
                 "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
-    cr_expect_null(l->seccomp);
+    assert_seccomp(l->seccomp);
     cr_expect_null(spec->hooks);
 }
 
@@ -401,6 +450,12 @@ static void compare_with_runc(bool rootless)
     drop(theirs, "ociVersion");
     drop(ours, "hostname");
     drop(theirs, "hostname");
+    /* runc spec has no seccomp profile; ours has a Docker-like one,
+     * checked by assert_seccomp above. */
+    const char *linux_path[] = {"linux", NULL};
+    yajl_val our_linux = yajl_tree_get(ours, linux_path, yajl_t_object);
+    cr_assert_not_null(our_linux);
+    drop(our_linux, "seccomp");
     /* And no ambient capabilities (see defaults.c). */
     const char *caps_path[] = {"process", "capabilities", NULL};
     yajl_val their_caps = yajl_tree_get(theirs, caps_path, yajl_t_object);

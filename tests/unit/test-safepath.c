@@ -248,6 +248,41 @@ BOTH(errors, errors)
 BOTH(mkpath_stays_inside, mkpath_stays_inside)
 BOTH(mkpath_existing, mkpath_existing)
 
+/* Magic links of /proc lead to the object itself, wherever it is (the
+ * CVE-2024-21626 cwd of /proc/self/fd/N): refused by both resolvers, while
+ * procfs's plain "self" link still works.  The root here is the real "/",
+ * the only one with a procfs in it. */
+static void magic_links_are_refused(void)
+{
+    md_error err = {0};
+    int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    cr_assert(slash >= 0);
+    char *fd_link = fx_fmt("/proc/self/fd/%d", rootfd);
+    const char *const links[] = {fd_link, "/proc/self/cwd", "/proc/self/root/etc",
+                                 "/proc/thread-self/fd/0"};
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        cr_expect_lt(md_open_in_root(slash, links[i], O_PATH, &err), 0, "%s was followed",
+                     links[i]);
+        cr_expect_eq(err.errnum, ELOOP, "%s: %s", links[i], err.msg);
+        md_error_clear(&err);
+    }
+    char *made = fx_fmt("%s/made", fd_link);
+    cr_expect_lt(md_mkpath_in_root(slash, made, MD_PATH_DIR, &err), 0);
+    cr_expect_eq(err.errnum, ELOOP, "%s", err.msg);
+    md_error_clear(&err);
+    cr_expect(!exists_at("root/made"), "made through the magic link");
+    int fd = md_open_in_root(slash, "/proc/self/status", O_RDONLY, &err);
+    cr_expect(fd >= 0, "%s", err.msg);
+    if (fd >= 0)
+        close(fd);
+    md_error_clear(&err);
+    free(made);
+    free(fd_link);
+    close(slash);
+}
+
+BOTH(magic_links_are_refused, magic_links_are_refused)
+
 Test(safepath, fd_path)
 {
     char buf[32];

@@ -11,6 +11,9 @@ packages=(
     libyajl-dev libseccomp-dev libcap-dev libsystemd-dev
     # tests
     libcriterion-dev busybox-static runc uidmap passwd util-linux
+    # the cgroup v2 and systemd tests' guest VM (tests/vm/): the emulator,
+    # the kernel package's unpacking, and the systemd the guest boots
+    qemu-system-x86 xz-utils systemd dbus dbus-user-session
     # style check
     clang-format
 )

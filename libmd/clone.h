@@ -1,4 +1,6 @@
-/* clone.h - clone3(2), with a fallback where it is missing.
+/* clone.h - making and ending the processes of mdrun: clone3(2) with a
+ * fallback where it is missing, the fork into a new pid namespace that
+ * create and exec share, and reaping.
  *
  * clone3 answers ENOSYS on kernels before 5.3, under seccomp profiles that
  * refuse it so that a runtime falls back (Docker's default, and the one
@@ -9,6 +11,9 @@
 #define MD_CLONE_H
 
 #include <linux/sched.h>
+#include <sys/types.h>
+
+#include "error.h"
 
 /* Like syscall(SYS_clone3, args, sizeof(*args)), used without a new stack
  * (fork-like): the child's pid in the parent, 0 in the child, -1 with
@@ -18,5 +23,24 @@
  * CLONE_INTO_CGROUP cannot be had: that call fails with ENOSYS, and the
  * caller retries without it and moves the child itself. */
 long md_clone3(struct clone_args *args);
+
+/* After unsharing or joining a pid (or time) namespace only the caller's
+ * children are in it: fork one as a child of mdrun (CLONE_PARENT), so that
+ * mdrun can wait for it.  The caller reports the child's pid to mdrun on
+ * sync_fd (MD_SYNC_INIT_PID) and exits; the child goes on only once that
+ * report is out.  Returns 0 in the child, -1 on failure (what names the
+ * child in the error); never returns in the caller otherwise. */
+int md_fork_in_pidns(int sync_fd, const char *what, md_error *err);
+
+/* waitpid(2) until pid is reaped; its wait status. */
+int md_reap(pid_t pid);
+
+/* SIGKILL pid (through pidfd when it is >= 0) and reap it; nothing for a
+ * pid <= 0. */
+void md_kill_and_reap(pid_t pid, int pidfd);
+
+/* Only 0, 1, 2 and the keep fds after them may reach a program that is
+ * executed: the rest become close-on-exec. */
+void md_hand_over_fds(unsigned keep);
 
 #endif

@@ -30,6 +30,9 @@ struct md_create_opts {
     bool no_new_keyring;        /* --no-new-keyring */
     bool foreground_tty;        /* run: a terminal relayed by mdrun itself */
     const char *cgroup_manager; /* --cgroup-manager: NULL for the default (cgroupfs) */
+    const char *net;            /* --net: "slirp4netns" or "none"; NULL: as annotated (slirp.h) */
+    char *const *publish;       /* -p/--publish, n_publish of them */
+    size_t n_publish;
 };
 
 /* What create hands to run. */

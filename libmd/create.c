@@ -27,6 +27,7 @@
 #include "procattr.h"
 #include "rlimit.h"
 #include "seccomp.h"
+#include "slirp.h"
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
@@ -49,6 +50,8 @@ struct creating {
     char created[64];      /* when, RFC 3339 */
     struct md_cgroup *cg;  /* NULL: the container runs without a cgroup */
     md_state_record cgrec; /* only its cgroup fields, for the record */
+    struct md_net_plan net;
+    struct md_slirp slirp; /* slirp4netns, when net.slirp */
 };
 
 /* ------------------------------------------------------------- preparing */
@@ -190,14 +193,19 @@ static int cgroup_request(struct creating *cr, struct md_cgroup_request *req, md
     return 0;
 }
 
+static int record(struct creating *cr, md_error *err);
+
 /* Made before the container process, so that a cgroup v2 can take it at
- * birth (clone3 CLONE_INTO_CGROUP). */
+ * birth (clone3 CLONE_INTO_CGROUP); recorded at once, so that a create
+ * killed from now on leaves a cgroup that delete finds. */
 static int make_cgroup(struct creating *cr, md_error *err)
 {
     struct md_cgroup_request req;
-    if (cgroup_request(cr, &req, err) < 0 || md_cgroup_create(&req, &cr->cg, err) < 0)
+    if (cgroup_request(cr, &req, err) < 0 || md_cgroup_create(&req, &cr->cg, err) < 0 ||
+        md_cgroup_record(cr->cg, &cr->cgrec, err) < 0 || record(cr, err) < 0)
         return -1;
-    return md_cgroup_record(cr->cg, &cr->cgrec, err);
+    md_debug("create: cgroup recorded");
+    return 0;
 }
 
 static int prepare(struct creating *cr, md_error *err)
@@ -209,7 +217,9 @@ static int prepare(struct creating *cr, md_error *err)
     c->rootless = geteuid() != 0 || !in_initial_userns();
     if (md_ns_plan_open(c->spec->linux_, &c->ns, err) < 0)
         return -1;
-    if (c->rootless && !c->ns.new_user && !c->ns.join_user)
+    /* Root of a user namespace (Podman's rootless one) may make the other
+     * namespaces in it: only a non-root caller needs a new one. */
+    if (geteuid() != 0 && !c->ns.new_user && !c->ns.join_user)
         return md_failx(err, EPERM,
                         "linux.namespaces: running without root needs a user namespace "
                         "(add {\"type\": \"user\"}; `mdrun spec --rootless` does)");
@@ -235,7 +245,8 @@ static int prepare(struct creating *cr, md_error *err)
     const md_linux *lx = c->spec->linux_;
     if (lx && lx->seccomp && md_seccomp_prepare(lx->seccomp, NULL, &c->seccomp, err) < 0)
         return -1;
-    return 0;
+    return md_net_plan_make(c->opts->net, c->opts->publish, c->opts->n_publish, c->spec, &c->ns,
+                            &cr->net, err);
 }
 
 /* The container directory: locked, with a copy of the config (later
@@ -259,6 +270,7 @@ static int make_state(struct creating *cr, md_error *err)
     cr->c.fifo_fd = openat(cr->dir_fd, MD_STATE_EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (cr->c.fifo_fd < 0)
         return md_fail(err, errno, "open %s", MD_STATE_EXEC_FIFO);
+    md_debug("create: state directory ready");
     return 0;
 }
 
@@ -306,6 +318,7 @@ static int spawn(struct creating *cr, md_error *err)
      * forks the init, which must both happen inside the cgroup. */
     if (cgroup_fd < 0 && md_cgroup_enter(cr->cg, cr->helper_pid, err) < 0)
         return -1;
+    md_debug("create: container process %d forked", (int)cr->helper_pid);
     return 0;
 }
 
@@ -333,6 +346,9 @@ static void state_info(struct creating *cr, enum md_status status, md_state_info
     info->rec.cgroup_scope = cr->cgrec.cgroup_scope;
     info->rec.cgroup_paths = cr->cgrec.cgroup_paths;
     info->rec.n_cgroup_paths = cr->cgrec.n_cgroup_paths;
+    info->rec.has_net_helper_pid = info->rec.has_net_helper_start_time = cr->slirp.pid > 0;
+    info->rec.net_helper_pid = cr->slirp.pid;
+    info->rec.net_helper_start_time = cr->slirp.start_time;
     info->has_record = true;
     info->status = status;
 }
@@ -344,8 +360,9 @@ static int hook_state(struct creating *cr, enum md_status status, char **json, m
     return md_state_json(&info, json, NULL, err);
 }
 
-/* Record the container: once the init's pid is known, so that `delete
- * --force` can clean up after a create that was killed halfway. */
+/* Record the container: as soon as its cgroup exists (no pid yet), again
+ * once the init's pid is known, so that `delete --force` can clean up
+ * after a create that was killed halfway. */
 static int record(struct creating *cr, md_error *err)
 {
     if (!cr->created[0])
@@ -353,9 +370,20 @@ static int record(struct creating *cr, md_error *err)
     md_state_info info;
     state_info(cr, MD_STATUS_CREATING, &info);
     char st;
-    if (md_proc_stat(cr->pid, &st, &info.rec.start_time) < 0)
+    if (cr->pid > 0 && md_proc_stat(cr->pid, &st, &info.rec.start_time) < 0)
         return md_fail(err, errno, "read /proc/%d/stat", (int)cr->pid);
     return md_state_record_write(cr->dir_fd, &info.rec, err);
+}
+
+/* slirp4netns, on the namespaces the init now has; recorded at once so
+ * that delete stops it whatever happens to this create. */
+static int start_network(struct creating *cr, md_error *err)
+{
+    if (!cr->net.slirp)
+        return 0;
+    int rc =
+        md_slirp_start(&cr->net, cr->pid, cr->pidfd, cr->dir_fd, cr->c.rootless, &cr->slirp, err);
+    return rc < 0 ? rc : record(cr, err);
 }
 
 static int runtime_hooks(struct creating *cr, md_error *err)
@@ -371,14 +399,6 @@ static int runtime_hooks(struct creating *cr, md_error *err)
         md_hooks_run("createRuntime", h->create_runtime, h->n_create_runtime, json, err) < 0)
         return -1;
     return 0;
-}
-
-static int reap(pid_t pid)
-{
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return status;
 }
 
 /* From the namespaces to the init's pid: the user namespace's maps are
@@ -401,12 +421,13 @@ static int stage_namespaces(struct creating *cr, md_error *err)
             md_userns_write(cr->helper_pid, &c->maps, err) < 0 ||
             md_sync_send(cr->sync_fd, MD_SYNC_MAPPED, 0, NULL, -1, err) < 0)
             return -1;
+        md_debug("create: id maps written");
     }
     if (md_ns_needs_fork(&c->ns)) {
         if (md_sync_expect(cr->sync_fd, MD_SYNC_INIT_PID, &msg, NULL, err) < 0)
             return -1;
         cr->pid = msg.value;
-        reap(cr->helper_pid);
+        md_reap(cr->helper_pid);
         cr->helper_pid = 0;
         md_close_fd(&cr->helper_pidfd);
         cr->pidfd = (int)syscall(SYS_pidfd_open, cr->pid, 0);
@@ -417,7 +438,10 @@ static int stage_namespaces(struct creating *cr, md_error *err)
         cr->pidfd = md_take_fd(&cr->helper_pidfd);
         cr->helper_pid = 0;
     }
-    return md_sync_expect(cr->sync_fd, MD_SYNC_NS_READY, &msg, NULL, err);
+    if (md_sync_expect(cr->sync_fd, MD_SYNC_NS_READY, &msg, NULL, err) < 0)
+        return -1;
+    md_debug("create: init %d in its namespaces", (int)cr->pid);
+    return 0;
 }
 
 /* The container process loaded a filter with SCMP_ACT_NOTIFY: pass its
@@ -439,11 +463,13 @@ static int stage_build(struct creating *cr, md_error *err)
 {
     struct md_sync_msg msg;
     const md_process *p = cr->c.spec->process;
-    if (record(cr, err) < 0)
+    if (record(cr, err) < 0 || start_network(cr, err) < 0)
         return -1;
+    md_debug("create: recorded init %d", (int)cr->pid);
     if (runtime_hooks(cr, err) < 0 ||
         md_sync_send(cr->sync_fd, MD_SYNC_SETUP, 0, NULL, -1, err) < 0)
         return -1;
+    md_debug("create: setup sent");
     if (p->terminal) {
         int master = -1;
         if (md_sync_expect(cr->sync_fd, MD_SYNC_CONSOLE, &msg, &master, err) < 0)
@@ -460,7 +486,10 @@ static int stage_build(struct creating *cr, md_error *err)
     }
     if (cr->c.seccomp && cr->c.seccomp->notify && seccomp_listener(cr, err) < 0)
         return -1;
-    return md_sync_expect(cr->sync_fd, MD_SYNC_CREATED, &msg, NULL, err);
+    if (md_sync_expect(cr->sync_fd, MD_SYNC_CREATED, &msg, NULL, err) < 0)
+        return -1;
+    md_debug("create: the init reports created");
+    return 0;
 }
 
 int md_pid_file_write(const char *path, pid_t pid, md_error *err)
@@ -486,23 +515,12 @@ int md_pid_file_write(const char *path, pid_t pid, md_error *err)
 
 /* ------------------------------------------------------------- undoing */
 
-static void kill_and_reap(pid_t pid, int pidfd)
-{
-    if (pid <= 0)
-        return;
-    if (pidfd >= 0)
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    else
-        kill(pid, SIGKILL);
-    reap(pid);
-}
-
 static void cleanup(struct creating *cr, bool failed)
 {
     struct md_container *c = &cr->c;
     if (failed) {
-        kill_and_reap(cr->helper_pid, cr->helper_pidfd);
-        kill_and_reap(cr->pid, cr->pidfd);
+        md_kill_and_reap(cr->helper_pid, cr->helper_pidfd);
+        md_kill_and_reap(cr->pid, cr->pidfd);
         const md_hooks *h = c->spec ? c->spec->hooks : NULL;
         if (cr->hooks_started && h && h->n_poststop) {
             /* A failed hook stops the container and runs poststop (runtime.md). */
@@ -514,6 +532,7 @@ static void cleanup(struct creating *cr, bool failed)
                 md_hooks_run_warn("poststop", h->poststop, h->n_poststop, json);
             md_error_clear(&hook_err);
         }
+        md_slirp_kill(&cr->slirp);
         md_close_fd(&cr->pidfd);
         md_close_fd(&cr->master);
         md_error cg_err = {0};
@@ -527,6 +546,8 @@ static void cleanup(struct creating *cr, bool failed)
         }
     }
     md_close_fd(&cr->helper_pidfd);
+    md_close_fd(&cr->slirp.pidfd);
+    md_net_plan_free(&cr->net);
     md_close_fd(&cr->sync_fd);
     md_close_fd(&c->fifo_fd);
     md_close_fd(&c->console_fd);
@@ -555,6 +576,7 @@ int md_container_create(const struct md_create_opts *opts, struct md_created *ou
         .helper_pidfd = -1,
         .pidfd = -1,
         .master = -1,
+        .slirp = {.pidfd = -1},
     };
     int rc = prepare(&cr, err);
     if (rc == 0 && opts->console_socket && cr.c.spec->process->terminal) {
@@ -575,6 +597,11 @@ int md_container_create(const struct md_create_opts *opts, struct md_created *ou
         rc = record(&cr, err);
     if (rc == 0 && opts->pid_file)
         rc = md_pid_file_write(opts->pid_file, cr.pid, err);
+    /* run waits and forwards signals through it: without one (no
+     * pidfd_open(2), as under valgrind 3.19) it would wait forever. */
+    if (rc == 0 && out && cr.pidfd < 0)
+        rc =
+            md_failx(err, ENOSYS, "no pidfd for the container's init (pidfd_open needs Linux 5.3)");
     if (rc == 0 && out) {
         out->pid = cr.pid;
         out->pidfd = md_take_fd(&cr.pidfd);
@@ -583,6 +610,7 @@ int md_container_create(const struct md_create_opts *opts, struct md_created *ou
     if (rc == 0) {
         md_close_fd(&cr.pidfd);
         md_close_fd(&cr.master);
+        md_debug("create: done");
     }
     cleanup(&cr, rc < 0);
     return rc;

@@ -78,6 +78,16 @@ void md_error_clear(md_error *err)
     err->errnum = 0;
 }
 
+const char *md_error_message(const md_error *err)
+{
+    return err && err->msg ? err->msg : "";
+}
+
+int md_error_errno(const md_error *err)
+{
+    return err ? err->errnum : 0;
+}
+
 static void push(md_errors *list, char *msg)
 {
     if (list->n >= MD_ERRORS_MAX) {

@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "clone.h"
 #include "cleanup.h"
 #include "container.h"
 #include "error.h"
@@ -69,9 +70,6 @@
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 #ifndef SELINUX_MAGIC
 #define SELINUX_MAGIC 0xf97cff8c
@@ -502,28 +500,11 @@ static int join_namespaces(const struct execing *ex, md_error *err)
 }
 
 /* After setns a pid (or time) namespace holds only our children: fork X
- * as a child of mdrun (CLONE_PARENT).  Returns 0 in X, never in H. */
+ * as a child of mdrun.  Returns 0 in X, never in H. */
 static int fork_process(struct execing *ex, md_error *err)
 {
-    /* X speaks on the channel only after H has reported its pid, which it
-     * knows by H's end of this pipe closing at H's exit. */
-    int gate[2];
-    if (pipe2(gate, O_CLOEXEC) < 0)
-        return md_fail(err, errno, "pipe");
-    struct clone_args args = {.flags = CLONE_PARENT};
-    long pid = syscall(SYS_clone3, &args, sizeof(args));
-    if (pid < 0)
-        return md_fail(err, errno, "fork the process in the container");
-    if (pid > 0) {
-        md_error ignored = {0};
-        md_sync_send(ex->child_sync, MD_SYNC_INIT_PID, (int32_t)pid, NULL, -1, &ignored);
-        _exit(0);
-    }
-    close(gate[1]);
-    char byte;
-    while (read(gate[0], &byte, 1) < 0 && errno == EINTR)
-        ;
-    close(gate[0]);
+    if (md_fork_in_pidns(ex->child_sync, "the process in the container", err) < 0)
+        return -1;
     /* Our parent is mdrun now; die with it until we exec. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         return md_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
@@ -655,14 +636,6 @@ static int prepare_process(struct execing *ex, char **exec_path, md_error *err)
     return 0;
 }
 
-/* Only 0, 1, 2 and the fds passed on may reach the program. */
-static void hand_over_fds(unsigned keep)
-{
-    for (unsigned fd = 3; fd < 3 + keep; fd++)
-        fcntl((int)fd, F_SETFD, 0);
-    syscall(SYS_close_range, 3 + keep, ~0U, CLOSE_RANGE_CLOEXEC);
-}
-
 /* X: prepare, say CREATED, exec.  Never returns. */
 __attribute__((noreturn)) static void process_main(struct execing *ex)
 {
@@ -670,7 +643,7 @@ __attribute__((noreturn)) static void process_main(struct execing *ex)
     md_autofree char *exec_path = NULL;
     if (prepare_process(ex, &exec_path, &err) < 0)
         goto fail;
-    hand_over_fds(ex->opts->preserve_fds);
+    md_hand_over_fds(ex->opts->preserve_fds);
     if (md_sync_send(ex->child_sync, MD_SYNC_CREATED, 0, NULL, -1, &err) < 0)
         goto fail;
     /* A foreground exec outlives a killed mdrun, as a container does. */
@@ -729,12 +702,6 @@ static int spawn(struct execing *ex, md_error *err)
     return 0;
 }
 
-static void reap(pid_t pid)
-{
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-}
-
 /* While H is still outside every namespace: cgroup, CPUs, limits. */
 static int stage_start(struct execing *ex, md_error *err)
 {
@@ -755,7 +722,7 @@ static int stage_start(struct execing *ex, md_error *err)
         md_sync_expect(ex->sync_fd, MD_SYNC_INIT_PID, &msg, NULL, err) < 0)
         return -1;
     ex->pid = msg.value;
-    reap(ex->helper);
+    md_reap(ex->helper);
     ex->helper = 0;
     ex->pidfd = (int)syscall(SYS_pidfd_open, ex->pid, 0);
     if (ex->pidfd < 0)
@@ -845,22 +812,11 @@ static int wait_process(struct execing *ex, const sigset_t *fwd, int *exit_code,
     return 0;
 }
 
-static void kill_and_reap(pid_t pid, int pidfd)
-{
-    if (pid <= 0)
-        return;
-    if (pidfd >= 0)
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    else
-        kill(pid, SIGKILL);
-    reap(pid);
-}
-
 static void cleanup(struct execing *ex, bool failed)
 {
     if (failed) {
-        kill_and_reap(ex->helper, -1);
-        kill_and_reap(ex->pid, ex->pidfd);
+        md_kill_and_reap(ex->helper, -1);
+        md_kill_and_reap(ex->pid, ex->pidfd);
     }
     md_close_fd(&ex->pidfd);
     md_close_fd(&ex->master);

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "cleanup.h"
 #include "clone.h"
 #include "container.h"
@@ -32,10 +33,6 @@
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 /* Die with our parent until the container is created: a killed mdrun
  * must not leave a half-built container behind. */
@@ -74,7 +71,7 @@ static int enter_user_namespace(struct md_container *c, md_error *err)
         if (!c->ns.new_user)
             return 0;
         if (unshare(CLONE_NEWUSER) < 0)
-            return md_fail(err, errno, "create user namespace");
+            return md_check_userns_error(err, errno, !c->rootless);
         if (md_sync_send(c->sync_fd, MD_SYNC_USERNS, 0, NULL, -1, err) < 0 ||
             md_sync_expect(c->sync_fd, MD_SYNC_MAPPED, &msg, NULL, err) < 0)
             return -1;
@@ -84,31 +81,11 @@ static int enter_user_namespace(struct md_container *c, md_error *err)
 }
 
 /* A new pid (or time) namespace holds only the children of whoever made
- * it: fork the init there, as a child of mdrun (CLONE_PARENT) so that
- * `run` can wait for it.  Returns 0 in the init, never in the forker. */
+ * it: fork the init there.  Returns 0 in the init, never in the forker. */
 static int fork_init(struct md_container *c, md_error *err)
 {
-    /* The init speaks on the channel only after we have told mdrun its
-     * pid: it waits for our end of this pipe to close, when we exit. */
-    int gate[2];
-    if (pipe2(gate, O_CLOEXEC) < 0)
-        return md_fail(err, errno, "pipe");
-    /* clone3 refuses an exit_signal with CLONE_PARENT: the child takes
-     * ours, SIGCHLD, as mdrun's child. */
-    struct clone_args args = {.flags = CLONE_PARENT};
-    long pid = md_clone3(&args);
-    if (pid < 0)
-        return md_fail(err, errno, "fork the container's init");
-    if (pid > 0) {
-        md_error ignored = {0};
-        md_sync_send(c->sync_fd, MD_SYNC_INIT_PID, (int32_t)pid, NULL, -1, &ignored);
-        _exit(0);
-    }
-    close(gate[1]);
-    char byte;
-    while (read(gate[0], &byte, 1) < 0 && errno == EINTR)
-        ;
-    close(gate[0]);
+    if (md_fork_in_pidns(c->sync_fd, "the container's init", err) < 0)
+        return -1;
     return die_with_parent(c->parent, err);
 }
 
@@ -137,6 +114,9 @@ static int run_container_hooks(struct md_container *c, const char *kind, const m
     return md_hooks_run(kind, hooks, n, json, err);
 }
 
+/* mdrun's stderr, duplicated when the terminal takes the init's; -1 if not. */
+static int mdrun_stderr = -1;
+
 static int setup_terminal(struct md_container *c, md_error *err)
 {
     const md_process *p = c->spec->process;
@@ -155,7 +135,21 @@ static int setup_terminal(struct md_container *c, md_error *err)
     int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     if (saved >= 0)
         md_log_set_stderr(saved);
+    mdrun_stderr = saved;
     return md_pty_attach(md_take_fd(&s), err);
+}
+
+/* Once created, let go of `mdrun create`'s stderr: containerd's shim reads
+ * a terminal container's create output to its end before it calls start,
+ * so holding it until exec would wait forever.  `run` stays to relay the
+ * terminal: its stderr is kept. */
+static void release_mdrun_stderr(const struct md_container *c)
+{
+    if (mdrun_stderr < 0 || c->opts->foreground_tty)
+        return;
+    md_log_set_stderr(STDERR_FILENO);
+    close(mdrun_stderr);
+    mdrun_stderr = -1;
 }
 
 /* process.cwd is created when missing, as runc and crun do; after
@@ -300,14 +294,6 @@ static int wait_for_start(struct md_container *c, md_error *err)
     }
 }
 
-/* Only 0, 1, 2 and the fds passed on may reach the container's program. */
-static void hand_over_fds(struct md_container *c)
-{
-    for (unsigned fd = 3; fd < 3 + c->keep_fds; fd++)
-        fcntl((int)fd, F_SETFD, 0);
-    syscall(SYS_close_range, 3 + c->keep_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-}
-
 __attribute__((noreturn)) void md_init_main(struct md_container *c)
 {
     md_error err = {0};
@@ -326,13 +312,14 @@ __attribute__((noreturn)) void md_init_main(struct md_container *c)
         goto fail;
     close(c->sync_fd);
     c->sync_fd = -1;
+    release_mdrun_stderr(c);
     if (wait_for_start(c, &err) < 0)
         goto fail;
     const md_hooks *h = c->spec->hooks;
     if (h && run_container_hooks(c, "startContainer", h->start_container, h->n_start_container,
                                  "created", &err) < 0)
         goto fail;
-    hand_over_fds(c);
+    md_hand_over_fds(c->keep_fds);
     char listen_pid[32];
     if (c->listen_pid_var >= 0) {
         snprintf(listen_pid, sizeof(listen_pid), "LISTEN_PID=%d", (int)getpid());

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "hooks.h"
 #include "log.h"
+#include "slirp.h"
 #include "state.h"
 
 /* ----------------------------------------------------------------- common */
@@ -268,8 +269,15 @@ static int stop(struct held *h, md_error *err)
 int md_container_delete(const char *root, const char *id, bool force, md_error *err)
 {
     struct held h;
-    if (hold(root, id, &h, err) < 0)
+    if (hold(root, id, &h, err) < 0) {
+        /* --force deletes what is there; nothing there is done already, as
+         * with runc and crun (Podman deletes after a create that failed). */
+        if (force && err->errnum == ENOENT) {
+            md_error_clear(err);
+            return 0;
+        }
         return -1;
+    }
     int rc = 0;
     enum md_status st = h.info.status;
     struct md_cgroup *cg = NULL;
@@ -285,6 +293,9 @@ int md_container_delete(const char *root, const char *id, bool force, md_error *
         rc = md_cgroup_freeze(cg, false, err);
     if (rc == 0 && st != MD_STATUS_STOPPED && st != MD_STATUS_CREATING)
         rc = stop(&h, err);
+    /* Recorded before the container could crash: stopped whatever its state. */
+    if (rc == 0 && h.info.has_record && h.info.rec.has_net_helper_pid)
+        rc = md_slirp_stop(h.info.rec.net_helper_pid, h.info.rec.net_helper_start_time, err);
     if (rc == 0)
         rc = md_cgroup_destroy(cg, err);
     md_cgroup_free(cg);

@@ -118,3 +118,18 @@ int md_container_run(const struct md_create_opts *opts, bool detach, int *exit_c
     sigprocmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
+
+/* The public entry point (mdrun.h): `mdrun run` in the foreground. */
+int md_run(const struct md_run_opts *opts, int *exit_code, md_error *err)
+{
+    if (!opts || !opts->id || !exit_code)
+        return md_failx(err, EINVAL,
+                        "md_run: the options, a container id and exit_code are required");
+    struct md_create_opts o = {
+        .root = opts->root,
+        .id = opts->id,
+        .bundle = opts->bundle,
+        .cgroup_manager = opts->cgroup_manager,
+    };
+    return md_container_run(&o, false, exit_code, err);
+}

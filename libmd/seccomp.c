@@ -60,9 +60,10 @@ struct compiler {
 };
 
 /* An action name (and the errno it may carry, EPERM when absent, as the
- * spec says) to libseccomp's action value.  where names the property. */
-static int action_value(const char *where, const char *name, bool has_errno, uint32_t errno_ret,
-                        uint32_t *out, md_error *err)
+ * spec says) to libseccomp's action value.  where names the action's
+ * property, errno_where the errno's. */
+static int action_value(const char *where, const char *errno_where, const char *name,
+                        bool has_errno, uint32_t errno_ret, uint32_t *out, md_error *err)
 {
     const struct md_name *entry = md_name_find(&md_seccomp_action_names, name);
     if (!entry || (entry->flags & MD_NAME_UNSUPPORTED))
@@ -71,13 +72,13 @@ static int action_value(const char *where, const char *name, bool has_errno, uin
         if (has_errno)
             return md_failx(err, EINVAL,
                             "%s: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not %s",
-                            where, name);
+                            errno_where, name);
         *out = (uint32_t)entry->value;
         return 0;
     }
     if (has_errno && errno_ret > MAX_ERRNO_RET)
-        return md_failx(err, ERANGE, "%s: errno %" PRIu32 " of %s is above %u", where, errno_ret,
-                        name, MAX_ERRNO_RET);
+        return md_failx(err, ERANGE, "%s: errno %" PRIu32 " of %s is above %u", errno_where,
+                        errno_ret, name, MAX_ERRNO_RET);
     *out = (uint32_t)entry->value | (has_errno ? errno_ret : (uint32_t)EPERM);
     return 0;
 }
@@ -207,8 +208,12 @@ static int add_syscall(struct compiler *cc, size_t index, const md_syscall *sc, 
     snprintf(where, sizeof(where), WHERE ".syscalls[%zu]", index);
     char key[80];
     snprintf(key, sizeof(key), "%s.action", where);
+    char errno_key[80];
+    snprintf(errno_key, sizeof(errno_key), "%s.errnoRet", where);
     uint32_t action;
-    if (action_value(key, sc->action, sc->has_errno_ret, sc->errno_ret, &action, err) < 0)
+    int rc =
+        action_value(key, errno_key, sc->action, sc->has_errno_ret, sc->errno_ret, &action, err);
+    if (rc < 0)
         return -1;
     /* libseccomp refuses a rule that only repeats the default. */
     if (action == cc->default_action) {
@@ -275,8 +280,8 @@ static int export_program(struct compiler *cc, md_error *err)
 
 static int compile(struct compiler *cc, const md_seccomp *s, md_error *err)
 {
-    if (action_value(WHERE ".defaultAction", s->default_action, s->has_default_errno_ret,
-                     s->default_errno_ret, &cc->default_action, err) < 0)
+    if (action_value(WHERE ".defaultAction", WHERE ".defaultErrnoRet", s->default_action,
+                     s->has_default_errno_ret, s->default_errno_ret, &cc->default_action, err) < 0)
         return -1;
     if (is_errno_action(cc->default_action))
         cc->prog->default_errno = (int)(cc->default_action & MAX_ERRNO_RET);

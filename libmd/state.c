@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "check.h"
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
@@ -211,7 +212,7 @@ int md_state_root_open_env(const struct md_root_env *env, const char *override, 
         rc = rootless_fallback(env, create, &path, dirfd_out, err);
     }
     if (rc < 0)
-        return -1;
+        return md_check_state_root_error(err);
     *path_out = md_take_ptr(&path);
     return 0;
 }
@@ -332,8 +333,10 @@ int md_state_create(int rootfd, const char *id, md_error *err)
             return md_fail(err, ENAMETOOLONG, "create container \"%s\"", id);
         if (mkdirat(rootfd, tmp, 0700) == 0)
             break;
-        if (errno != EEXIST || tries > 100)
-            return md_fail(err, errno, "create container \"%s\"", id);
+        if (errno != EEXIST || tries > 100) {
+            md_fail(err, errno, "create container \"%s\"", id);
+            return md_check_state_root_error(err);
+        }
     }
     md_autofd fd = open_dir_at(rootfd, tmp);
     if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -556,6 +559,7 @@ static const struct md_jfield record_fields[] = {
     STR(cgroup_scope, "cgroupScope"),
     SMAP(cgroup_paths, "cgroupPaths"),
     NUM(INT32, net_helper_pid, "netHelperPid"),
+    NUM(UINT64, net_helper_start_time, "netHelperStartTime"),
 };
 TYPE(record_type, record_fields);
 #undef T

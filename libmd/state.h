@@ -164,6 +164,8 @@ typedef struct md_state_record {
     size_t n_cgroup_paths;
     bool has_net_helper_pid;
     int32_t net_helper_pid; /* slirp4netns, to stop on delete */
+    bool has_net_helper_start_time;
+    uint64_t net_helper_start_time; /* its start time: delete checks the pid is still it */
 } md_state_record;
 
 /* Write the record to <cfd>/status atomically (mode 0600). */

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
@@ -223,11 +224,15 @@ int md_userns_plan(const md_spec *spec, const struct md_id_caller *caller, struc
     if (only_own(out->uid, out->n_uid, caller->uid) && only_own(out->gid, out->n_gid, caller->gid))
         return 0;
     out->helper = true;
-    if (check_allowed("uid", out->uid, out->n_uid, caller->uid, subuid, n_subuid,
-                      caller->subuid_file, who, err) < 0 ||
-        check_allowed("gid", out->gid, out->n_gid, caller->gid, subgid, n_subgid,
-                      caller->subgid_file, who, err) < 0) {
+    bool uid_ok = check_allowed("uid", out->uid, out->n_uid, caller->uid, subuid, n_subuid,
+                                caller->subuid_file, who, err) == 0;
+    if (!uid_ok || check_allowed("gid", out->gid, out->n_gid, caller->gid, subgid, n_subgid,
+                                 caller->subgid_file, who, err) < 0) {
         md_idmaps_free(out);
+        /* No range at all: say how to get one (the text of `mdrun check`). */
+        char fix[512];
+        if ((uid_ok ? n_subgid : n_subuid) == 0)
+            return md_check_add_fix(err, md_check_subid_fix(caller, fix, sizeof(fix)));
         return -1;
     }
     return 0;
@@ -322,8 +327,10 @@ static int run_helper(const char *tool, pid_t pid, const md_idmap *maps, size_t 
     close(pipefd[1]);
     if (rc != 0) {
         close(pipefd[0]);
-        if (rc == ENOENT)
-            return md_fail(err, rc, "%s not found: install the Debian package uidmap", tool);
+        if (rc == ENOENT) {
+            md_fail(err, rc, "%s not found", tool);
+            return md_check_helper_error(err, tool);
+        }
         return md_fail(err, rc, "run %s", tool);
     }
     char out[512];
@@ -341,7 +348,8 @@ static int run_helper(const char *tool, pid_t pid, const md_idmap *maps, size_t 
         ;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
-    return md_failx(err, EPERM, "%s failed%s%s", tool, used ? ": " : "", out);
+    md_failx(err, EPERM, "%s failed%s%s", tool, used ? ": " : "", out);
+    return md_check_helper_error(err, tool);
 }
 
 int md_userns_write(pid_t pid, const struct md_idmaps *maps, md_error *err)

@@ -376,12 +376,16 @@ static void check_intel_rdt(struct md_vctx *v, const md_intel_rdt *rdt)
 
 /* An action, the errno it may carry and the listener it may need. */
 static const struct md_name *check_action(struct md_vctx *v, const md_seccomp *s, const char *key,
-                                          const char *action, bool has_errno, const char *errno_key)
+                                          const char *action, bool has_errno, uint32_t errno_value,
+                                          const char *errno_key)
 {
     const struct md_name *act = md_vname(v, key, &md_seccomp_action_names, action);
     if (act && has_errno && !(act->flags & MD_NAME_ERRNO))
         md_vbad_at(v, errno_key, "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not %s",
                    act->name);
+    /* The filter's return value has 16 bits for it. */
+    if (has_errno && errno_value > 65535)
+        md_vbad_at(v, errno_key, "must be at most 65535, not %u", (unsigned)errno_value);
     if (act && act->value == SCMP_ACT_NOTIFY && !s->listener_path)
         md_vbad_at(v, key, "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
     return act;
@@ -414,14 +418,15 @@ static void check_syscall(struct md_vctx *v, const md_seccomp *s, const md_sysca
         }
     }
     md_vpath_pop(v, saved);
-    check_action(v, s, "action", sc->action, sc->has_errno_ret, "errnoRet");
+    check_action(v, s, "action", sc->action, sc->has_errno_ret, sc->errno_ret, "errnoRet");
     check_syscall_args(v, sc->args, sc->n_args);
 }
 
 static void check_seccomp(struct md_vctx *v, const md_seccomp *s)
 {
-    const struct md_name *def = check_action(v, s, "defaultAction", s->default_action,
-                                             s->has_default_errno_ret, "defaultErrnoRet");
+    const struct md_name *def =
+        check_action(v, s, "defaultAction", s->default_action, s->has_default_errno_ret,
+                     s->default_errno_ret, "defaultErrnoRet");
     /* Every system call the container's init makes between loading the
      * filter and exec would wait for an agent that has no fd yet. */
     if (def && def->value == SCMP_ACT_NOTIFY)

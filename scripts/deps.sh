@@ -11,9 +11,19 @@ packages=(
     libyajl-dev libseccomp-dev libcap-dev libsystemd-dev
     # tests
     libcriterion-dev busybox-static runc uidmap passwd util-linux
+    # test-net: --net slirp4netns
+    slirp4netns
+    # tests/integration/test-podman.sh: Podman driving mdrun (catatonit is
+    # rootless Podman's pause process)
+    podman conmon catatonit
+    # test-tools (bundles umoci unpacks; script(1) gives them a terminal)
+    # and test-containerd.sh (containerd's runc v2 shim driving mdrun)
+    umoci bsdutils containerd
     # the cgroup v2 and systemd tests' guest VM (tests/vm/): the emulator,
     # the kernel package's unpacking, and the systemd the guest boots
     qemu-system-x86 xz-utils systemd dbus dbus-user-session
+    # the fuzzer (make fuzz: clang's libFuzzer) and memcheck (tests/valgrind/)
+    clang libclang-rt-14-dev valgrind
     # style check
     clang-format
 )

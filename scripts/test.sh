@@ -106,6 +106,9 @@ fi
 step "install dependencies" scripts/deps.sh || true
 if step "build with -Werror ($build)" scripts/build.sh "$build" CFLAGS="-g -O2 -Werror"; then
     step "make check ($build)" check "$build" || true
+    # libFuzzer on the config parser and validator; a crash fails CI (its
+    # input is left in $build/tests/fuzz/crashes/, see tests/fuzz/run.sh).
+    step "fuzz 60 s ($build)" make -C "$build" fuzz FUZZ_SECONDS=60 || true
 else
     skip "make check ($build)" "no build"
 fi

@@ -27,6 +27,7 @@ struct md_command {
     md_command_fn *run;
 };
 
+md_command_fn cmd_check;
 md_command_fn cmd_create;
 md_command_fn cmd_delete;
 md_command_fn cmd_events;

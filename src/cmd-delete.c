@@ -13,7 +13,7 @@ static const char help[] =
     "the poststop hooks run.\n"
     "\n"
     "Options:\n"
-    "  -f, --force   kill a running container first\n"
+    "  -f, --force   kill a running container first; no error when it does not exist\n"
     "  -h, --help    print this help\n";
 
 int cmd_delete(const struct md_globals *g, int argc, char **argv)

@@ -15,7 +15,8 @@ enum {
     OPT_NO_PIVOT,
     OPT_NO_KEYRING,
     OPT_KEEP,
-    OPT_NO_SUBREAPER
+    OPT_NO_SUBREAPER,
+    OPT_NET
 };
 
 static const struct option options[] = {
@@ -28,14 +29,26 @@ static const struct option options[] = {
     {"detach", no_argument, NULL, 'd'},
     {"keep", no_argument, NULL, OPT_KEEP},
     {"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
+    {"net", required_argument, NULL, OPT_NET},
+    {"publish", required_argument, NULL, 'p'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* The --publish values, pointing into argv; static, so that they live
+ * (and are not a leak) as long as the command. */
+static char **publish;
+
 int md_create_opts_parse(int argc, char **argv, struct md_create_opts *opts, bool run, bool *detach)
 {
+    free(publish);
+    publish = calloc((size_t)argc, sizeof(char *));
+    if (!publish)
+        return cli_usage_error(argv[0], "out of memory");
+    opts->publish = publish;
+    opts->n_publish = 0;
     int c;
-    while ((c = getopt_long(argc, argv, run ? "b:dh" : "b:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, run ? "b:dp:h" : "b:p:h", options, NULL)) != -1) {
         switch (c) {
         case 'b':
             opts->bundle = optarg;
@@ -64,6 +77,12 @@ int md_create_opts_parse(int argc, char **argv, struct md_create_opts *opts, boo
             if (!run)
                 return cli_usage_error(argv[0], "-d: only `mdrun run` detaches");
             *detach = true;
+            break;
+        case OPT_NET:
+            opts->net = optarg;
+            break;
+        case 'p':
+            publish[opts->n_publish++] = optarg;
             break;
         case OPT_KEEP:
         case OPT_NO_SUBREAPER:

@@ -15,6 +15,7 @@
 /* Only commands that work are listed: one that is not built yet does not
  * appear at all. */
 static const struct md_command commands[] = {
+    {"check", "check what this host gives containers, with a fix for each problem", cmd_check},
     {"create", "create a container; its process waits for start", cmd_create},
     {"delete", "delete a container and what create made for it", cmd_delete},
     {"events", "print a container's resource usage and OOM events", cmd_events},

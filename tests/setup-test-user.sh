@@ -1,6 +1,7 @@
 #!/bin/sh
 # setup-test-user.sh - make sure the unprivileged user the integration tests
-# run containers as exists, with 65536 subordinate uids and gids.
+# run containers as exists, with 65536 subordinate uids and gids, and that
+# it may open /dev/net/tun.
 #
 # Usage (as root): tests/setup-test-user.sh [USER]     (default: mdrun-test)
 #
@@ -62,6 +63,14 @@ end=$((start + count - 1))
 
 has_range /etc/subuid || usermod --add-subuids "$start-$end" "$user"
 has_range /etc/subgid || usermod --add-subgids "$start-$end" "$user"
+
+# Rootless networking (slirp4netns) opens /dev/net/tun as the user: udev
+# makes it 0666 on a Debian system, but a machine without udev may have
+# left the kernel's 0600.  Give it the mode Debian gives it.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+    chmod 0666 /dev/net/tun
+    echo "setup-test-user: /dev/net/tun made 0666, as udev does on Debian" >&2
+fi
 
 echo "setup-test-user: $user (uid $(id -u "$user")):" \
     "subuid $(grep "^$user:" /etc/subuid | head -n1)," \

@@ -2,12 +2,15 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
@@ -360,4 +363,47 @@ uint64_t ct_status_hex(const char *status, const char *name)
     uint64_t v = strtoull(line + strlen(needle), NULL, 16);
     free(needle);
     return v;
+}
+
+int ct_console_listen(struct hx_ctx *c, const char *path)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(s >= 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    cr_assert(strlen(path) < sizeof(addr.sun_path), "socket path too long: %s", path);
+    strcpy(addr.sun_path, path);
+    cr_assert(bind(s, (struct sockaddr *)&addr, sizeof(addr)) == 0, "bind %s: %s", path,
+              strerror(errno));
+    cr_assert(listen(s, 4) == 0);
+    cr_assert(chown(path, c->uid, c->gid) == 0);
+    return s;
+}
+
+int ct_console_receive(int listener)
+{
+    struct pollfd p = {.fd = listener, .events = POLLIN};
+    cr_assert(poll(&p, 1, 10000) == 1, "nobody connected to the console socket");
+    int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    cr_assert(conn >= 0, "accept: %s", strerror(errno));
+    char data[256];
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+    struct msghdr msg = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = control.buf,
+        .msg_controllen = sizeof(control.buf),
+    };
+    ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+    close(conn);
+    cr_assert(n >= 0, "recvmsg: %s", strerror(errno));
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cr_assert(cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS,
+              "the console socket message carries no fd");
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+    return fd;
 }

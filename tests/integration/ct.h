@@ -89,4 +89,11 @@ bool ct_wait_dead(pid_t pid, unsigned secs);
 /* The hex value of a "Name:\t..." line of /proc/.../status text. */
 uint64_t ct_status_hex(const char *status, const char *name);
 
+/* A listening unix socket at path that c->who may connect to, for
+ * --console-socket. */
+int ct_console_listen(struct hx_ctx *c, const char *path);
+/* Accept one connection on listener and receive the fd it carries
+ * (SCM_RIGHTS): the terminal's master.  Fails the test after 10 s. */
+int ct_console_receive(int listener);
+
 #endif

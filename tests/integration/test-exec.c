@@ -407,62 +407,19 @@ static char *talk(int master, const char *needle, const char *input, unsigned se
     return buf;
 }
 
-static int console_listen(struct hx_ctx *c, const char *path)
-{
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert(s >= 0);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    cr_assert(strlen(path) < sizeof(addr.sun_path), "socket path too long: %s", path);
-    strcpy(addr.sun_path, path);
-    cr_assert(bind(s, (struct sockaddr *)&addr, sizeof(addr)) == 0, "bind %s: %s", path,
-              strerror(errno));
-    cr_assert(listen(s, 4) == 0);
-    cr_assert(chown(path, c->uid, c->gid) == 0);
-    return s;
-}
-
-/* Accept one connection and receive the fd it carries. */
-static int console_receive(int listener)
-{
-    struct pollfd p = {.fd = listener, .events = POLLIN};
-    cr_assert(poll(&p, 1, 10000) == 1, "nobody connected to the console socket");
-    int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-    cr_assert(conn >= 0, "accept: %s", strerror(errno));
-    char data[256];
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } control;
-    struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-    struct msghdr msg = {
-        .msg_iov = &iov,
-        .msg_iovlen = 1,
-        .msg_control = control.buf,
-        .msg_controllen = sizeof(control.buf),
-    };
-    ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-    close(conn);
-    cr_assert(n >= 0, "recvmsg: %s", strerror(errno));
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cr_assert(cm && cm->cmsg_type == SCM_RIGHTS, "the console socket message carries no fd");
-    int fd;
-    memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-    return fd;
-}
-
 CT_BOTH(exec, console_socket)
 {
     struct hx_ctx *c = hx_ctx_new(who);
     char *id = running(c, "console", NULL);
     char *path = fx_fmt("%s/console.sock", c->home);
-    int listener = console_listen(c, path);
+    int listener = ct_console_listen(c, path);
     char *pid_file = fx_fmt("%s/exec.pid", c->home);
     struct fx_result r =
         EXEC(c, "-t", "-d", "--console-socket", path, "--pid-file", pid_file, id, "sh", "-c",
              "tty; [ -t 0 ] && echo stdin-is-a-tty; echo ready; read line; echo \"got $line\"");
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     fx_result_free(&r);
-    int master = console_receive(listener);
+    int master = ct_console_receive(listener);
     cr_expect(isatty(master), "the fd received is not a terminal");
     char *out = talk(master, "ready", "hello\n", 10);
     cr_expect(strstr(out, "/dev/pts/"), "tty printed: %s", out);
@@ -588,13 +545,13 @@ CT_BOTH(exec, signals_forwarded)
     struct hx_ctx *c = hx_ctx_new(who);
     char *id = running(c, "signals", NULL);
     const char *m = hx_mdrun_bin();
-    char *w =
-        fx_fmt("M='%s --root %s'; "
-               "$M exec %s sh -c 'trap \"echo got-term; exit 5\" TERM; touch /tmp/ready; "
-               "while :; do sleep 0.05; done' & p=$!; "
-               "i=0; until $M exec %s test -e /tmp/ready; do i=$((i+1)); [ $i -gt 200 ] && break; "
-               "sleep 0.05; done; kill -TERM $p; wait $p; echo status=$?",
-               m, c->root, id, id);
+    char *w = fx_fmt(
+        "M='%s --root %s'; "
+        "$M exec %s sh -c 'trap \"echo got-term; exit 5\" TERM; touch /dev/shm/ready; "
+        "while :; do sleep 0.05; done' & p=$!; "
+        "i=0; until $M exec %s test -e /dev/shm/ready; do i=$((i+1)); [ $i -gt 200 ] && break; "
+        "sleep 0.05; done; kill -TERM $p; wait $p; echo status=$?",
+        m, c->root, id, id);
     struct fx_result r = wrapped(c, w);
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect_str_eq(r.out, "got-term\nstatus=5\n", "stderr: %s", r.err);

@@ -54,51 +54,6 @@ static bool read_some(int fd, char **buf, size_t *len)
 
 TestSuite(terminal);
 
-/* A listening socket at path that c->who may connect to. */
-static int console_listen(struct hx_ctx *c, const char *path)
-{
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert(s >= 0);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    cr_assert(strlen(path) < sizeof(addr.sun_path), "socket path too long: %s", path);
-    strcpy(addr.sun_path, path);
-    cr_assert(bind(s, (struct sockaddr *)&addr, sizeof(addr)) == 0, "bind %s: %s", path,
-              strerror(errno));
-    cr_assert(listen(s, 4) == 0);
-    cr_assert(chown(path, c->uid, c->gid) == 0);
-    return s;
-}
-
-/* Accept one connection and receive the fd it carries (SCM_RIGHTS). */
-static int console_receive(int listener)
-{
-    struct pollfd p = {.fd = listener, .events = POLLIN};
-    cr_assert(poll(&p, 1, 10000) == 1, "nobody connected to the console socket");
-    int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-    cr_assert(conn >= 0, "accept: %s", strerror(errno));
-    char data[256];
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } control;
-    struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-    struct msghdr msg = {
-        .msg_iov = &iov,
-        .msg_iovlen = 1,
-        .msg_control = control.buf,
-        .msg_controllen = sizeof(control.buf),
-    };
-    ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-    close(conn);
-    cr_assert(n >= 0, "recvmsg: %s", strerror(errno));
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cr_assert(cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS,
-              "the console socket message carries no fd");
-    int fd;
-    memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-    return fd;
-}
-
 /* Everything the terminal shows until its last slave closes. */
 static char *drain_terminal(int master, unsigned secs)
 {
@@ -135,14 +90,14 @@ CT_BOTH(terminal, console_socket)
     struct hx_ctx *c = hx_ctx_new(who);
     const char *b = terminal_bundle(c, "tty; stty size; [ -t 0 ] && echo stdin-is-a-tty; exit 0");
     char *path = fx_fmt("%s/console.sock", c->home);
-    int listener = console_listen(c, path);
+    int listener = ct_console_listen(c, path);
     char *id = hx_id("console");
     struct fx_result r =
         hx_mdrun(c, NULL, "create", "--bundle", b, "--console-socket", path, id, NULL);
     cr_assert_eq(r.status, 0, "create: exit %d: %s", r.status, r.err);
     fx_result_free(&r);
     ct_track(c, id);
-    int master = console_receive(listener);
+    int master = ct_console_receive(listener);
     cr_expect(isatty(master), "the fd received is not a terminal");
     int pid = 0;
     free(ct_status(c, id, &pid, NULL));

@@ -382,8 +382,8 @@ Test(seccomp, errno_ret_on_an_action_without_errno_fails)
 {
     char *msg = compile_fails("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
                               "[\"getpgid\"], \"action\": \"SCMP_ACT_KILL\", \"errnoRet\": 1}]}");
-    cr_expect(strstr(msg, "linux.seccomp.syscalls[0].action") && strstr(msg, "SCMP_ACT_KILL"), "%s",
-              msg);
+    cr_expect(strstr(msg, "linux.seccomp.syscalls[0].errnoRet") && strstr(msg, "SCMP_ACT_KILL"),
+              "%s", msg);
     free(msg);
 }
 

@@ -213,6 +213,7 @@ static md_errors check_with(const char *top, const char *linux_members)
     X(seccomp_default_action, "seccomp-default-action")               \
     X(seccomp_default_notify, "seccomp-default-notify")               \
     X(seccomp_default_errno, "seccomp-default-errno")                 \
+    X(seccomp_errno_range, "seccomp-errno-range")                     \
     X(seccomp_arch, "seccomp-arch")                                   \
     X(seccomp_flag, "seccomp-flag")                                   \
     X(seccomp_listener_metadata, "seccomp-listener-metadata")         \

@@ -27,7 +27,8 @@ for t in $tests; do
     fi
 done
 
-# Run every test program; $1: a label, the rest: a command prefix.
+# Run every test program, then the CLI's test (systemd-cli.sh: mdrun
+# --systemd-cgroup run); $1: a label, the rest: a command prefix.
 run_all() {
     label=$1
     shift
@@ -36,6 +37,8 @@ run_all() {
         echo "check-systemd.sh: $t ($label)"
         "$@" "$(pwd)/$t" || { echo "check-systemd.sh: $t FAILED ($label, exit status $?)"; status=1; }
     done
+    echo "check-systemd.sh: systemd-cli.sh ($label)"
+    "$@" sh "$here/systemd-cli.sh" || { echo "check-systemd.sh: systemd-cli.sh FAILED ($label)"; status=1; }
     return $status
 }
 

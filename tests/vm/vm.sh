@@ -33,6 +33,8 @@
 #                    depends on, remembered in the cache on first use)
 #   MDRUN_VM_QEMU    the emulator (default qemu-system-x86_64)
 #   MDRUN_VM_APPEND  more kernel parameters
+#   MDRUN_VM_SHARE   share read-write the deepest directory that holds both
+#                    this one and the current one (default: the current one)
 set -euo pipefail
 
 CACHE=${MDRUN_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mdrun-vm}
@@ -273,10 +275,21 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 CWD=$(pwd -P)
-[ "$CWD" = / ] && CWD=
+# What is shared read-write: the current directory, or a directory above
+# it (MDRUN_VM_SHARE) when the command needs more of the tree, such as a
+# checkout under /tmp, which the guest would otherwise hide.
+SHARE=$CWD
+if [ -n "${MDRUN_VM_SHARE:-}" ]; then
+    SHARE=$(cd "$MDRUN_VM_SHARE" && pwd -P) || fail "MDRUN_VM_SHARE=$MDRUN_VM_SHARE is not a directory"
+    while :; do
+        case $CWD/ in "${SHARE%/}"/*) break ;; esac
+        SHARE=$(dirname "$SHARE")
+    done
+fi
+[ "$SHARE" = / ] && SHARE=
 {
     printf 'VM_SYSTEMD=%s\nVM_KVER=%q\nVM_MODULES=%q\nVM_CWD=%q\n' \
-        "$SYSTEMD" "$KVER" "$KDIR/lib/modules/$KVER" "$CWD"
+        "$SYSTEMD" "$KVER" "$KDIR/lib/modules/$KVER" "$SHARE"
 } >"$RUN/vm.conf"
 {
     echo '#!/bin/bash'
@@ -318,8 +331,8 @@ for port in out err rc; do
     ARGS+=(-chardev "file,id=$port,path=$(qemu_path "$RUN/$port"),append=on"
         -device "virtserialport,chardev=$port,name=$port")
 done
-if [ -n "$CWD" ]; then
-    ARGS+=(-fsdev "local,id=cwd,path=$(qemu_path "$CWD"),$FS"
+if [ -n "$SHARE" ]; then
+    ARGS+=(-fsdev "local,id=cwd,path=$(qemu_path "$SHARE"),$FS"
         -device virtio-9p-pci,fsdev=cwd,mount_tag=cwd)
 fi
 

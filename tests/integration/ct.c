@@ -407,3 +407,19 @@ int ct_console_receive(int listener)
     memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
     return fd;
 }
+
+bool ct_read_some(int fd, char **buf, size_t *len)
+{
+    char chunk[4096];
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return true;
+    if (n <= 0)
+        return false;
+    *buf = realloc(*buf, *len + (size_t)n + 1);
+    cr_assert(*buf);
+    memcpy(*buf + *len, chunk, (size_t)n);
+    *len += (size_t)n;
+    (*buf)[*len] = '\0';
+    return true;
+}

@@ -96,4 +96,8 @@ int ct_console_listen(struct hx_ctx *c, const char *path);
  * (SCM_RIGHTS): the terminal's master.  Fails the test after 10 s. */
 int ct_console_receive(int listener);
 
+/* Append what fd has now to *buf (NUL-terminated, *len bytes); false at
+ * end of file (or EIO: a pty whose other side is gone). */
+bool ct_read_some(int fd, char **buf, size_t *len);
+
 #endif

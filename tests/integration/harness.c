@@ -624,7 +624,7 @@ static void sink_read(struct sink *s)
     }
 }
 
-static long long now_ms(void)
+long long hx_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -699,11 +699,11 @@ static int pump(pid_t pid, unsigned timeout, struct feed *in, struct sink *out, 
                 bool *timed_out)
 {
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    long long deadline = now_ms() + 1000LL * timeout;
+    long long deadline = hx_now_ms() + 1000LL * timeout;
     int status = 0;
     *timed_out = false;
     while (waitpid(pid, &status, WNOHANG) != pid) {
-        long long left = deadline - now_ms();
+        long long left = deadline - hx_now_ms();
         if (left <= 0 && !*timed_out) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);

@@ -131,6 +131,8 @@ size_t hx_mounts_under(const char *path, char ***out);
 void hx_strv_free(char **v);
 /* True while pid exists and is not a zombie. */
 bool hx_pid_alive(pid_t pid);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long hx_now_ms(void);
 /* True when the context's state root has an entry for the container id. */
 bool hx_state_exists(struct hx_ctx *c, const char *id);
 /* Fail the test if anything is mounted under the context's directory or

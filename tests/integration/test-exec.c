@@ -360,30 +360,6 @@ CT_BOTH(exec, detach_with_pid_file)
 
 /* ------------------------------------------------------------ terminals */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Append what fd has now to *buf; false at end of file (or EIO). */
-static bool read_some(int fd, char **buf, size_t *len)
-{
-    char chunk[4096];
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return true;
-    if (n <= 0)
-        return false;
-    *buf = realloc(*buf, *len + (size_t)n + 1);
-    cr_assert(*buf);
-    memcpy(*buf + *len, chunk, (size_t)n);
-    *len += (size_t)n;
-    (*buf)[*len] = '\0';
-    return true;
-}
-
 /* Read master until needle shows (then write input, when not NULL) and
  * on until the terminal closes or secs pass. */
 static char *talk(int master, const char *needle, const char *input, unsigned secs)
@@ -391,13 +367,13 @@ static char *talk(int master, const char *needle, const char *input, unsigned se
     char *buf = strdup("");
     size_t len = 0;
     bool said = false;
-    long long deadline = now_ms() + 1000LL * secs;
+    long long deadline = hx_now_ms() + 1000LL * secs;
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - hx_now_ms();
         if (left <= 0)
             break;
         struct pollfd p = {.fd = master, .events = POLLIN};
-        if (poll(&p, 1, (int)left) <= 0 || !read_some(master, &buf, &len))
+        if (poll(&p, 1, (int)left) <= 0 || !ct_read_some(master, &buf, &len))
             break;
         if (!said && input && strstr(buf, needle)) {
             cr_assert(write(master, input, strlen(input)) == (ssize_t)strlen(input));
@@ -489,21 +465,21 @@ static int on_pty(struct hx_ctx *c, const char *const *argv, const char *input, 
     char *buf = strdup("");
     size_t len = 0;
     bool typed = false;
-    long long deadline = now_ms() + 30000;
+    long long deadline = hx_now_ms() + 30000;
     int status = 0;
     fcntl(master, F_SETFL, O_NONBLOCK);
     while (waitpid(pid, &status, WNOHANG) != pid) {
-        if (now_ms() > deadline)
+        if (hx_now_ms() > deadline)
             kill(pid, SIGKILL);
         struct pollfd p = {.fd = master, .events = POLLIN};
         poll(&p, 1, 50);
-        read_some(master, &buf, &len);
+        ct_read_some(master, &buf, &len);
         if (!typed && strstr(buf, "ready")) {
             cr_assert(write(master, input, strlen(input)) == (ssize_t)strlen(input));
             typed = true;
         }
     }
-    while (read_some(master, &buf, &len) && len < 1 << 20) {
+    while (ct_read_some(master, &buf, &len) && len < 1 << 20) {
         struct pollfd p = {.fd = master, .events = POLLIN};
         if (poll(&p, 1, 100) <= 0)
             break;

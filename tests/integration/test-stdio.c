@@ -25,31 +25,6 @@
 #include "integration/ct.h"
 #include "integration/harness.h"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Append what fd has now to *buf; false at end of file (or EIO: a pty
- * whose other side is gone). */
-static bool read_some(int fd, char **buf, size_t *len)
-{
-    char chunk[4096];
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return true;
-    if (n <= 0)
-        return false;
-    *buf = realloc(*buf, *len + (size_t)n + 1);
-    cr_assert(*buf);
-    memcpy(*buf + *len, chunk, (size_t)n);
-    *len += (size_t)n;
-    (*buf)[*len] = '\0';
-    return true;
-}
-
 /* ------------------------------------------------------ console socket */
 
 TestSuite(terminal);
@@ -59,13 +34,13 @@ static char *drain_terminal(int master, unsigned secs)
 {
     char *buf = strdup("");
     size_t len = 0;
-    long long deadline = now_ms() + 1000LL * secs;
+    long long deadline = hx_now_ms() + 1000LL * secs;
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - hx_now_ms();
         if (left <= 0)
             break;
         struct pollfd p = {.fd = master, .events = POLLIN};
-        if (poll(&p, 1, (int)left) <= 0 || !read_some(master, &buf, &len))
+        if (poll(&p, 1, (int)left) <= 0 || !ct_read_some(master, &buf, &len))
             break;
     }
     return buf;
@@ -224,24 +199,24 @@ static struct on_pty run_on_pty(struct hx_ctx *c, const char *bundle, const char
     char *buf = strdup("");
     size_t len = 0;
     bool typed = false;
-    long long deadline = now_ms() + 30000;
+    long long deadline = hx_now_ms() + 30000;
     int status = 0;
     fcntl(master, F_SETFL, O_NONBLOCK);
     bool timed_out = false;
     while (waitpid(pid, &status, WNOHANG) != pid) {
-        if (!timed_out && now_ms() > deadline) {
+        if (!timed_out && hx_now_ms() > deadline) {
             kill(pid, SIGKILL);
             timed_out = true;
         }
         struct pollfd p = {.fd = master, .events = POLLIN};
         poll(&p, 1, 50);
-        read_some(master, &buf, &len);
+        ct_read_some(master, &buf, &len);
         if (!typed && strstr(buf, "ready")) {
             act_on_pty(master, slave, act);
             typed = true;
         }
     }
-    while (read_some(master, &buf, &len) && len < 1 << 20) {
+    while (ct_read_some(master, &buf, &len) && len < 1 << 20) {
         struct pollfd p = {.fd = master, .events = POLLIN};
         if (poll(&p, 1, 100) <= 0)
             break;

@@ -173,11 +173,13 @@ Test(resources, limits_are_in_the_cgroup_files_and_inside_the_container)
                         "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000}%s}",
                         blkio);
     char *shared;
-    const char *b = bundle_for(c, json,
-                               "cd /sys/fs/cgroup && cat memory/memory.limit_in_bytes "
-                               "pids/pids.max cpu/cpu.shares cpu/cpu.cfs_quota_us > /shared/in; "
-                               "exec sleep 1000",
-                               &shared);
+    const char *b =
+        bundle_for(c, json,
+                   "cd /sys/fs/cgroup && cat memory/memory.limit_in_bytes "
+                   "pids/pids.max cpu/cpu.shares cpu/cpu.cfs_quota_us > /shared/in.tmp; "
+                   "mv /shared/in.tmp /shared/in; "
+                   "exec sleep 1000",
+                   &shared);
     char *id = hx_id("lim");
     pid_t pid = start(c, b, id);
     expect_placed(pid, id);

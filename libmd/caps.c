@@ -28,10 +28,17 @@
  * and a wrong answer would leave capabilities in the bounding set. */
 static int last_cap(void)
 {
-    int c = 0;
-    while (c < 63 && prctl(PR_CAPBSET_READ, c + 1, 0, 0, 0) >= 0)
-        c++;
-    return c;
+    /* PR_CAPBSET_READ fails (EINVAL) above the last one: bisect, six
+     * calls instead of forty-odd. */
+    int known = 0, unknown = 64;
+    while (unknown - known > 1) {
+        int mid = (known + unknown) / 2;
+        if (prctl(PR_CAPBSET_READ, mid, 0, 0, 0) >= 0)
+            known = mid;
+        else
+            unknown = mid;
+    }
+    return known;
 }
 
 /* The spec's spelling of a capability number, for messages. */

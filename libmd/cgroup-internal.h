@@ -6,12 +6,18 @@
 
 #include "cgroup.h"
 
-#define MD_CGROUP_ROOT    "/sys/fs/cgroup"
-#define MD_CGROUP_UNIFIED "/sys/fs/cgroup/unified" /* hybrid hosts */
-
 struct md_cg_driver;
+struct md_cg_hiers; /* cgroup-v1.c: the hierarchies mounted under MD_CGROUP_ROOT */
+
+struct md_cgroup_host {
+    enum md_cg_layout layout;
+    char *self_cgroup;         /* the text of /proc/self/cgroup, NULL until read */
+    struct md_cg_hiers *hiers; /* v1 and hybrid, NULL until scanned; one block */
+};
 
 struct md_cgroup {
+    struct md_cgroup_host *host; /* never NULL */
+    bool own_host;               /* host is ours to free (else the request's) */
     enum md_cg_layout layout;
     enum md_cg_manager manager;
     const struct md_cg_driver *driver;
@@ -40,7 +46,10 @@ struct md_cgroup {
  * directories, v2_fd -1, no unit). */
 struct md_cg_driver {
     const char *name;
-    int (*check)(const struct md_cgroup_request *req, enum md_cg_layout layout, md_error *err);
+    int (*check)(const struct md_cgroup_request *req, struct md_cgroup_host *host, md_error *err);
+    /* Optional: decide what create will make, beyond cg->path, without
+     * making anything (md_cgroup_plan). */
+    int (*plan)(struct md_cgroup *cg, const struct md_cgroup_request *req, md_error *err);
     /* cg->path is decided (cgroupfs) or NULL (systemd decides it). */
     int (*create)(struct md_cgroup *cg, const struct md_cgroup_request *req, md_error *err);
     int (*enter)(struct md_cgroup *cg, pid_t pid, md_error *err);
@@ -55,7 +64,7 @@ struct md_cg_driver {
     /* Optional.  Whether a rootless caller can have a cgroup here; NULL:
      * cgroup.c decides (cgroupfs on v2: the deepest existing directory of
      * the container's path is writable by us; systemd: yes). */
-    bool (*delegated)(const struct md_cgroup_request *req, enum md_cg_layout layout);
+    bool (*delegated)(const struct md_cgroup_request *req, struct md_cgroup_host *host);
     /* Optional: finish md_cgroup_open() after cgroup.c filled layout,
      * manager, path, unit, scope, paths, rootless, and v2_fd (-1 when the
      * cgroup2 directory is gone). */
@@ -94,9 +103,8 @@ int md_cg_read(int dirfd, const char *file, char *buf, size_t size, md_error *er
 int md_cg_mkdirs(int rootfd, const char *path, md_error *err);
 /* Remove path under rootfd and its (empty) child cgroups, deepest first. */
 int md_cg_rmdirs(int rootfd, const char *path, md_error *err);
-/* This process's cgroup in the unified hierarchy ("0::/path" of
- * /proc/self/cgroup) or in the v1 hierarchy of controller; caller frees. */
-char *md_cg_own_path(const char *controller, md_error *err);
+/* md_cg_own_path() from host's copy of /proc/self/cgroup. */
+char *md_cg_host_own_path(struct md_cgroup_host *host, const char *controller, md_error *err);
 /* Parse a list of pids (cgroup.procs); caller frees *pids. */
 int md_cg_read_pids(int dirfd, const char *file, pid_t **pids, size_t *n, md_error *err);
 
@@ -109,12 +117,6 @@ int md_cg_read_pids(int dirfd, const char *file, pid_t **pids, size_t *n, md_err
  * ".." component is refused.  Caller frees *out. */
 int md_cg_path_resolve(const char *cgroups_path, const char *id, const char *base, char **out,
                        md_error *err);
-
-/* Whether a rootless caller can make mount+path (a hierarchy's mount
- * point, e.g. "/sys/fs/cgroup", and the container's cgroup in it) and move
- * its processes there: the deepest existing directory of it and its
- * cgroup.procs are writable by us. */
-bool md_cg_delegated_at(const char *mount, const char *path);
 
 /* Whether r asks for any limit (memory, cpu, blockIO, hugepages, network,
  * pids, rdma, unified); device rules do not count. */

@@ -18,6 +18,7 @@
 #include "cgroup-mount.h"
 #include "cleanup.h"
 #include "error.h"
+#include "fileio.h"
 #include "mounts.h"
 #include "safepath.h"
 
@@ -68,19 +69,20 @@ static bool has_all(const char *want, const char *have)
     return true;
 }
 
-/* Our line of /proc/self/cgroup for h: our cgroup's path in it and the
- * hierarchy's controllers ("cpu,cpuacct", "name=systemd", "" for v2).
+/* Our line for h in self (the text of /proc/self/cgroup, read once per
+ * mount: it is the same for every hierarchy): our cgroup's path in it and
+ * the hierarchy's controllers ("cpu,cpuacct", "name=systemd", "" for v2).
  * Path "/" when there is none. */
-static void own_cgroup(const struct hierarchy *h, char *path, size_t psize, char *ctrls,
-                       size_t csize)
+static void own_cgroup(const char *self, const struct hierarchy *h, char *path, size_t psize,
+                       char *ctrls, size_t csize)
 {
     snprintf(path, psize, "/");
     snprintf(ctrls, csize, "%s", "");
-    md_autofile f = fopen("/proc/self/cgroup", "re");
-    char *line = NULL;
-    size_t cap = 0;
-    while (f && getline(&line, &cap, f) > 0) {
-        line[strcspn(line, "\n")] = '\0';
+    for (const char *next = self ? self : ""; *next;) {
+        char line[8192];
+        size_t n = strcspn(next, "\n");
+        snprintf(line, sizeof(line), "%.*s", (int)n, next);
+        next += n + (next[n] == '\n');
         char *c = strchr(line, ':');
         char *p = c ? strchr(c + 1, ':') : NULL;
         if (!p)
@@ -90,17 +92,14 @@ static void own_cgroup(const struct hierarchy *h, char *path, size_t psize, char
         if (h->v2 ? c[0] == '\0' : c[0] != '\0' && has_all(c, h->super)) {
             snprintf(path, psize, "%s", p);
             snprintf(ctrls, csize, "%s", c);
-            break;
+            return;
         }
     }
-    free(line);
 }
 
-/* The host's directory of our own cgroup in h. */
-static void own_source(const struct hierarchy *h, char *out, size_t size)
+/* The host's directory of our own cgroup own in h. */
+static void own_source(const struct hierarchy *h, const char *own, char *out, size_t size)
 {
-    char own[4096], ctrls[256];
-    own_cgroup(h, own, sizeof(own), ctrls, sizeof(ctrls));
     /* Where the host's mount shows only a subtree, paths start below it. */
     const char *rel = own;
     size_t rlen = strlen(h->root);
@@ -119,11 +118,11 @@ static int set_readonly_tree(int fd)
 
 /* Bind our own cgroup of h onto the directory at path inside rootfd, then
  * apply flags. */
-static int bind_own(int rootfd, const char *path, const struct hierarchy *h, unsigned long flags,
-                    md_error *err)
+static int bind_own(int rootfd, const char *path, const struct hierarchy *h, const char *own,
+                    unsigned long flags, md_error *err)
 {
     char src[8192], fdpath[32];
-    own_source(h, src, sizeof(src));
+    own_source(h, own, src, sizeof(src));
     md_autofd fd = md_open_in_root(rootfd, path, O_PATH | O_DIRECTORY, err);
     if (fd < 0)
         return -1;
@@ -141,11 +140,11 @@ static int bind_own(int rootfd, const char *path, const struct hierarchy *h, uns
 
 /* Mount h anew on the directory at path inside rootfd (in a cgroup
  * namespace: its view); when the kernel refuses, bind our own cgroup. */
-static int mount_one(int rootfd, const char *path, const struct hierarchy *h, unsigned long flags,
-                     bool cgroupns, md_error *err)
+static int mount_one(int rootfd, const char *path, const struct hierarchy *h, const char *self,
+                     unsigned long flags, bool cgroupns, md_error *err)
 {
     char own[4096], ctrls[256], fdpath[32];
-    own_cgroup(h, own, sizeof(own), ctrls, sizeof(ctrls));
+    own_cgroup(self, h, own, sizeof(own), ctrls, sizeof(ctrls));
     /* A v1 hierarchy we are not in (no line in /proc/self/cgroup) cannot
      * be named to mount(2): bind it. */
     if (cgroupns && (h->v2 || ctrls[0])) {
@@ -158,7 +157,7 @@ static int mount_one(int rootfd, const char *path, const struct hierarchy *h, un
         if (errno != EPERM && errno != EBUSY)
             return md_fail(err, errno, "mount %s %s", type, ctrls);
     }
-    return bind_own(rootfd, path, h, flags, err);
+    return bind_own(rootfd, path, h, own, flags, err);
 }
 
 /* The next cgroup filesystem mounted directly under /sys/fs/cgroup. */
@@ -202,7 +201,8 @@ static int copy_links(int tmpfd, md_error *err)
 }
 
 /* cgroup v1 or hybrid host: a tmpfs with one directory per hierarchy. */
-static int mount_v1(int rootfd, const char *dest, unsigned long flags, bool cgroupns, md_error *err)
+static int mount_v1(int rootfd, const char *dest, const char *self, unsigned long flags,
+                    bool cgroupns, md_error *err)
 {
     char fdpath[32];
     md_autofd fd = md_open_in_root(rootfd, dest, O_PATH | O_DIRECTORY, err);
@@ -223,7 +223,7 @@ static int mount_v1(int rootfd, const char *dest, unsigned long flags, bool cgro
         snprintf(sub, sizeof(sub), "%s/%s", dest, name);
         if (mkdirat(tmpfd, name, 0755) < 0 && errno != EEXIST)
             return md_fail(err, errno, "create %s", name);
-        if (mount_one(rootfd, sub, &h, flags, cgroupns, err) < 0)
+        if (mount_one(rootfd, sub, &h, self, flags, cgroupns, err) < 0)
             return -1;
     }
     if (copy_links(tmpfd, err) < 0)
@@ -234,10 +234,11 @@ static int mount_v1(int rootfd, const char *dest, unsigned long flags, bool cgro
 }
 
 /* cgroup v2 host: the unified hierarchy alone. */
-static int mount_v2(int rootfd, const char *dest, unsigned long flags, bool cgroupns, md_error *err)
+static int mount_v2(int rootfd, const char *dest, const char *self, unsigned long flags,
+                    bool cgroupns, md_error *err)
 {
     struct hierarchy h = {.root = "/", .point = HOST_CGROUP, .super = "", .v2 = true};
-    return mount_one(rootfd, dest, &h, flags, cgroupns, err);
+    return mount_one(rootfd, dest, &h, self, flags, cgroupns, err);
 }
 
 int md_cgroupfs_mount(int rootfd, const char *dest, unsigned long flags, bool cgroupns,
@@ -247,8 +248,14 @@ int md_cgroupfs_mount(int rootfd, const char *dest, unsigned long flags, bool cg
     if (fd < 0)
         return -1;
     flags |= SAFE_FLAGS;
+    /* Ours as the container process sees it (its cgroup namespace), not
+     * mdrun's: read here.  Unreadable, every hierarchy is bound from the root. */
+    md_autofree char *self = NULL;
+    md_error ignored = {0};
+    if (md_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &self, NULL, &ignored) < 0)
+        md_error_clear(&ignored);
     struct statfs sfs;
     if (statfs(HOST_CGROUP, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
-        return mount_v2(rootfd, dest, flags, cgroupns, err);
-    return mount_v1(rootfd, dest, flags, cgroupns, err);
+        return mount_v2(rootfd, dest, self, flags, cgroupns, err);
+    return mount_v1(rootfd, dest, self, flags, cgroupns, err);
 }

@@ -30,7 +30,8 @@
  * cgroups of its own (cgroup v2 gives no controllers to the children of a
  * cgroup that holds processes).  The limits are on the scope: written by
  * systemd from the properties and by mdrun to the scope's cgroup files
- * (md_cg_v2_apply), so that what systemd has no property for holds too.
+ * (md_cg_v2_apply), so that what systemd has no property for holds too;
+ * and written again on the leaf, where the container can read them.
  * pause/resume, ps, kill --all, stats and OOM events act on the scope with
  * the v2 driver's operations (which cover the leaf and what is below it).
  *
@@ -531,7 +532,8 @@ static void view_close(struct md_cgroup *view)
 /* The scope as a plain v2 cgroup, for the v2 driver's operations. */
 static int scope_view(struct md_cgroup *cg, struct md_cgroup *view, md_error *err)
 {
-    *view = (struct md_cgroup){.layout = cg->layout,
+    *view = (struct md_cgroup){.host = cg->host,
+                               .layout = cg->layout,
                                .manager = MD_CGM_CGROUPFS,
                                .driver = &md_cg_v2_driver,
                                .v2_fd = -1,
@@ -653,8 +655,9 @@ static int make_leaf(struct md_cgroup *cg, const struct md_cgroup_request *req, 
 
 /* -------------------------------------------------------------- driver */
 
-static int sd_check(const struct md_cgroup_request *req, enum md_cg_layout layout, md_error *err)
+static int sd_check(const struct md_cgroup_request *req, struct md_cgroup_host *host, md_error *err)
 {
+    enum md_cg_layout layout = host->layout;
     if (sd_booted() <= 0)
         return md_failx(err, ENOTSUP,
                         "the systemd cgroup manager needs systemd as init (/run/systemd/system "
@@ -674,7 +677,7 @@ static int sd_check(const struct md_cgroup_request *req, enum md_cg_layout layou
     if (req->rootless && !user_socket(buf, sizeof(buf), err))
         return -1;
     const struct md_cg_driver *d = layout == MD_CG_V2 ? &md_cg_v2_driver : &md_cg_v1_driver;
-    return d->check ? d->check(req, layout, err) : 0;
+    return d->check ? d->check(req, host, err) : 0;
 }
 
 static int sd_create(struct md_cgroup *cg, const struct md_cgroup_request *req, md_error *err)
@@ -741,7 +744,14 @@ static int sd_apply(struct md_cgroup *cg, const md_resources *r, md_error *err)
     if (root < 0 || md_cg_v2_enable(root, cg->path, r, err) < 0)
         return -1;
     md_autofd scope = open_cgroup(cg->scope, err);
-    return scope < 0 ? -1 : md_cg_v2_apply(scope, r, err);
+    if (scope < 0 || md_cg_v2_apply(scope, r, err) < 0)
+        return -1;
+    /* And on the leaf: a container with a cgroup namespace sees only its
+     * leaf, and programs that size themselves from memory.max or cpu.max
+     * (JVMs, Go) must find the limits there, as they would under runc or
+     * crun. */
+    md_autofd leaf = open_cgroup(cg->path, err);
+    return leaf < 0 ? -1 : md_cg_v2_apply(leaf, r, err);
 }
 
 static int sd_freeze(struct md_cgroup *cg, bool frozen, md_error *err)

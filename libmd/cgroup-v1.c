@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ struct hier {
     char root[512];  /* the hierarchy's cgroup mounted there, "/" normally */
 };
 
-struct hiers {
+struct md_cg_hiers {
     struct hier h[MAX_HIER];
     size_t n;
 };
@@ -94,7 +95,7 @@ static void mount_ctrls(const char *subsys, char *opts, char *out, size_t size)
 
 /* One line of mountinfo: a hierarchy mounted directly under
  * /sys/fs/cgroup, added to hs. */
-static void scan_line(char *line, const char *subsys, struct hiers *hs)
+static void scan_line(char *line, const char *subsys, struct md_cg_hiers *hs)
 {
     char *f[64];
     size_t n = 0, sep = 0;
@@ -132,13 +133,16 @@ static void scan_line(char *line, const char *subsys, struct hiers *hs)
     hs->h[hs->n++] = h;
 }
 
-static struct hiers *scan(md_error *err)
+/* The hierarchies, scanned on the host's first call and kept there. */
+static const struct md_cg_hiers *scan(struct md_cgroup_host *host, md_error *err)
 {
+    if (host->hiers)
+        return host->hiers;
     md_autofree char *subsys = NULL, *info = NULL;
     if (md_read_file_at(AT_FDCWD, "/proc/cgroups", 1 << 20, &subsys, NULL, err) < 0 ||
         md_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &info, NULL, err) < 0)
         return NULL;
-    struct hiers *hs = calloc(1, sizeof(*hs));
+    struct md_cg_hiers *hs = calloc(1, sizeof(*hs));
     if (!hs) {
         md_fail(err, ENOMEM, "cgroup hierarchies");
         return NULL;
@@ -146,7 +150,7 @@ static struct hiers *scan(md_error *err)
     char *save = NULL;
     for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
         scan_line(line, subsys, hs);
-    return hs;
+    return host->hiers = hs;
 }
 
 static bool has_ctrl(const struct hier *h, const char *ctrl)
@@ -164,7 +168,7 @@ static bool has_ctrl(const struct hier *h, const char *ctrl)
     return false;
 }
 
-static const struct hier *find(const struct hiers *hs, const char *ctrl)
+static const struct hier *find(const struct md_cg_hiers *hs, const char *ctrl)
 {
     for (size_t i = 0; i < hs->n; i++) {
         if (has_ctrl(&hs->h[i], ctrl))
@@ -213,7 +217,7 @@ static int hier_open(const struct md_cgroup *cg, const struct hier *h, md_error 
     return fd >= 0 ? fd : md_fail(err, errno, "open cgroup " MD_CGROUP_ROOT "/%s%s", h->name, path);
 }
 
-static int ctrl_open(const struct md_cgroup *cg, const struct hiers *hs, const char *ctrl,
+static int ctrl_open(const struct md_cgroup *cg, const struct md_cg_hiers *hs, const char *ctrl,
                      md_error *err)
 {
     const struct hier *h = find(hs, ctrl);
@@ -223,11 +227,11 @@ static int ctrl_open(const struct md_cgroup *cg, const struct hiers *hs, const c
 }
 
 /* Our own cgroup in h, relative to what is mounted of it. */
-static char *own_rel(const struct hier *h, md_error *err)
+static char *own_rel(struct md_cgroup_host *host, const struct hier *h, md_error *err)
 {
     char first[64];
     snprintf(first, sizeof(first), "%.*s", (int)strcspn(h->ctrls, ","), h->ctrls);
-    md_autofree char *own = md_cg_own_path(first[0] ? first : NULL, err);
+    md_autofree char *own = md_cg_host_own_path(host, first[0] ? first : NULL, err);
     if (!own)
         return NULL;
     size_t len = strcmp(h->root, "/") == 0 ? 0 : strlen(h->root);
@@ -244,11 +248,12 @@ static char *own_rel(const struct hier *h, md_error *err)
 }
 
 /* The container's cgroup in h, from linux.cgroupsPath. */
-static char *place(const struct md_cgroup_request *req, const struct hier *h, md_error *err)
+static char *place(const struct md_cgroup_request *req, struct md_cgroup_host *host,
+                   const struct hier *h, md_error *err)
 {
     md_autofree char *base = NULL;
     bool relative = !req->cgroups_path || req->cgroups_path[0] != '/';
-    if (relative && !(base = own_rel(h, err)))
+    if (relative && !(base = own_rel(host, h, err)))
         return NULL;
     char *path = NULL;
     md_cg_path_resolve(req->cgroups_path, req->id, base, &path, err);
@@ -283,7 +288,7 @@ static bool blkio_asked(const md_block_io *b)
 }
 
 /* The hierarchy of ctrl, or NULL with a message naming what needs it. */
-static const struct hier *need(const struct hiers *hs, const char *ctrl, const char *what,
+static const struct hier *need(const struct md_cg_hiers *hs, const char *ctrl, const char *what,
                                md_error *err)
 {
     const struct hier *h = find(hs, ctrl);
@@ -293,7 +298,7 @@ static const struct hier *need(const struct hiers *hs, const char *ctrl, const c
     return h;
 }
 
-static int check_memory(const struct hiers *hs, const md_memory *m, md_error *err)
+static int check_memory(const struct md_cg_hiers *hs, const md_memory *m, md_error *err)
 {
     const struct hier *h = memory_asked(m) ? need(hs, "memory", "memory", err) : NULL;
     if (memory_asked(m) && !h)
@@ -306,7 +311,7 @@ static int check_memory(const struct hiers *hs, const md_memory *m, md_error *er
     return 0;
 }
 
-static int check_cpu(const struct hiers *hs, const md_cpu *c, md_error *err)
+static int check_cpu(const struct md_cg_hiers *hs, const md_cpu *c, md_error *err)
 {
     if (cpuset_asked(c) && !need(hs, "cpuset", "cpu.cpus", err))
         return -1;
@@ -330,7 +335,7 @@ static int check_cpu(const struct hiers *hs, const md_cpu *c, md_error *err)
     return 0;
 }
 
-static int check_blkio(const struct hiers *hs, const md_block_io *b, md_error *err)
+static int check_blkio(const struct md_cg_hiers *hs, const md_block_io *b, md_error *err)
 {
     const struct hier *h = blkio_asked(b) ? need(hs, "blkio", "blockIO", err) : NULL;
     if (!h)
@@ -352,7 +357,7 @@ static int check_blkio(const struct hiers *hs, const md_block_io *b, md_error *e
     return 0;
 }
 
-static int check_hugetlb(const struct hiers *hs, const md_resources *r, md_error *err)
+static int check_hugetlb(const struct md_cg_hiers *hs, const md_resources *r, md_error *err)
 {
     if (r->n_hugepage_limits == 0)
         return 0;
@@ -372,9 +377,8 @@ static int check_hugetlb(const struct hiers *hs, const md_resources *r, md_error
     return 0;
 }
 
-static int v1_check(const struct md_cgroup_request *req, enum md_cg_layout layout, md_error *err)
+static int v1_check(const struct md_cgroup_request *req, struct md_cgroup_host *host, md_error *err)
 {
-    (void)layout;
     const md_resources *r = req->resources;
     if (!r)
         return 0;
@@ -382,7 +386,7 @@ static int v1_check(const struct md_cgroup_request *req, enum md_cg_layout layou
         return md_failx(err, ENOTSUP,
                         "linux.resources.unified needs cgroup v2: this host has cgroup v1 "
                         "controllers");
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(host, err);
     if (!hs || check_memory(hs, r->memory, err) < 0 || check_cpu(hs, r->cpu, err) < 0 ||
         check_blkio(hs, r->block_io, err) < 0 || check_hugetlb(hs, r, err) < 0)
         return -1;
@@ -430,9 +434,13 @@ static int cpuset_fill(int mfd, const char *path, md_error *err)
 
 /* Refuse a cgroup that exists and holds processes: it belongs to someone
  * else, and undoing a failed create would kill them. */
-static int check_unused(int mfd, const struct hier *h, const char *path, md_error *err)
+static int check_unused(const struct hier *h, const char *path, md_error *err)
 {
-    md_autofd fd = openat(mfd, path + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char dir[PATH_MAX];
+    if ((size_t)snprintf(dir, sizeof(dir), MD_CGROUP_ROOT "/%s%s", h->name, path) >= sizeof(dir))
+        return md_failx(err, ENAMETOOLONG, "cgroup " MD_CGROUP_ROOT "/%s%s: path too long", h->name,
+                        path);
+    md_autofd fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     char buf[64];
@@ -440,9 +448,7 @@ static int check_unused(int mfd, const struct hier *h, const char *path, md_erro
     int r = md_cg_read(fd, "cgroup.procs", buf, sizeof(buf), &sub);
     md_error_clear(&sub);
     if (r == 0 && buf[0])
-        return md_failx(err, EBUSY,
-                        "cgroup " MD_CGROUP_ROOT "/%s%s already exists and has processes", h->name,
-                        path);
+        return md_failx(err, EBUSY, "cgroup %s already exists and has processes", dir);
     return 0;
 }
 
@@ -461,23 +467,40 @@ static int add_path(struct md_cgroup *cg, const char *name, char *path)
     return 0;
 }
 
-static int make_one(struct md_cgroup *cg, const struct md_cgroup_request *req, const struct hier *h,
-                    md_error *err)
+/* The container's cgroup in every hierarchy, into cg->paths: known (and
+ * recorded by the caller) before any is made, so that whatever a failure
+ * or a kill leaves of them can be found and removed. */
+static int v1_plan(struct md_cgroup *cg, const struct md_cgroup_request *req, md_error *err)
 {
-    char *path = place(req, h, err);
-    if (!path)
-        return md_wrap(err, MD_CGROUP_ROOT "/%s", h->name);
-    md_autofd mfd = open_mount(h, err);
-    if (mfd < 0 || check_unused(mfd, h, path, err) < 0) {
-        free(path);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
+    if (!hs)
         return -1;
+    if (hs->n == 0)
+        return md_failx(err, ENOENT, "no cgroup hierarchy is mounted under " MD_CGROUP_ROOT);
+    for (size_t i = 0; i < hs->n; i++) {
+        const struct hier *h = &hs->h[i];
+        char *path = place(req, cg->host, h, err);
+        if (!path)
+            return md_wrap(err, MD_CGROUP_ROOT "/%s", h->name);
+        if (check_unused(h, path, err) < 0) {
+            free(path);
+            return -1;
+        }
+        if (add_path(cg, h->name, path) < 0)
+            return md_fail(err, ENOMEM, "cgroup");
     }
-    /* Recorded before it is made, so that undoing a failure removes it. */
-    if (add_path(cg, h->name, path) < 0)
-        return md_fail(err, ENOMEM, "cgroup");
+    return 0;
+}
+
+static int make_one(struct md_cgroup *cg, const struct hier *h, const char *path, md_error *err)
+{
+    md_autofd mfd = open_mount(h, err);
+    if (mfd < 0)
+        return -1;
     md_autofd fd = md_cg_mkdirs(mfd, path, err);
     if (fd < 0)
         return md_wrap(err, MD_CGROUP_ROOT "/%s", h->name);
+    md_debug("cgroup: made " MD_CGROUP_ROOT "/%s%s", h->name, path);
     if (has_ctrl(h, "cpuset") && cpuset_fill(mfd, path, err) < 0)
         return -1;
     if (!h->ctrls[0]) {
@@ -488,28 +511,29 @@ static int make_one(struct md_cgroup *cg, const struct md_cgroup_request *req, c
     return 0;
 }
 
+/* Make what v1_plan decided (the systemd driver calls this unplanned). */
 static int v1_create(struct md_cgroup *cg, const struct md_cgroup_request *req, md_error *err)
 {
-    md_autofree struct hiers *hs = scan(err);
+    if (cg->n_paths == 0 && v1_plan(cg, req, err) < 0)
+        return -1;
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     if (!hs)
         return -1;
-    if (hs->n == 0)
-        return md_failx(err, ENOENT, "no cgroup hierarchy is mounted under " MD_CGROUP_ROOT);
     for (size_t i = 0; i < hs->n; i++) {
-        if (make_one(cg, req, &hs->h[i], err) < 0)
+        const char *path = hier_path(cg, &hs->h[i]);
+        if (path && make_one(cg, &hs->h[i], path, err) < 0)
             return -1;
     }
     return 0;
 }
 
-static bool v1_delegated(const struct md_cgroup_request *req, enum md_cg_layout layout)
+static bool v1_delegated(const struct md_cgroup_request *req, struct md_cgroup_host *host)
 {
-    (void)layout;
     md_error ignored = {0};
-    md_autofree struct hiers *hs = scan(&ignored);
+    const struct md_cg_hiers *hs = scan(host, &ignored);
     bool ok = hs && hs->n > 0;
     for (size_t i = 0; ok && i < hs->n; i++) {
-        md_autofree char *path = place(req, &hs->h[i], &ignored);
+        md_autofree char *path = place(req, host, &hs->h[i], &ignored);
         char mount[128];
         snprintf(mount, sizeof(mount), MD_CGROUP_ROOT "/%s", hs->h[i].name);
         ok = path && md_cg_delegated_at(mount, path);
@@ -520,7 +544,7 @@ static bool v1_delegated(const struct md_cgroup_request *req, enum md_cg_layout 
 
 static int v1_enter(struct md_cgroup *cg, pid_t pid, md_error *err)
 {
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     if (!hs)
         return -1;
     char value[32];
@@ -820,7 +844,7 @@ static int v1_apply(struct md_cgroup *cg, const md_resources *r, md_error *err)
         return md_failx(err, ENOTSUP,
                         "linux.resources.unified needs cgroup v2: this host has "
                         "cgroup v1 controllers");
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     if (!hs)
         return -1;
     if (memory_asked(r->memory))
@@ -857,7 +881,7 @@ static int v1_apply(struct md_cgroup *cg, const md_resources *r, md_error *err)
 
 static int v1_freeze(struct md_cgroup *cg, bool frozen, md_error *err)
 {
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     if (!hs)
         return -1;
     md_autofd fd = ctrl_open(cg, hs, "freezer", err);
@@ -888,7 +912,7 @@ static int v1_freeze(struct md_cgroup *cg, bool frozen, md_error *err)
 static bool v1_is_frozen(struct md_cgroup *cg)
 {
     md_error ignored = {0};
-    md_autofree struct hiers *hs = scan(&ignored);
+    const struct md_cg_hiers *hs = scan(cg->host, &ignored);
     md_autofd fd = hs ? ctrl_open(cg, hs, "freezer", &ignored) : -1;
     char state[32] = "";
     if (fd >= 0)
@@ -934,7 +958,7 @@ static int collect(int dirfd, pid_t **pids, size_t *n, int depth, md_error *err)
 }
 
 /* The hierarchy whose cgroup.procs lists the container's processes. */
-static const struct hier *procs_hier(const struct md_cgroup *cg, const struct hiers *hs)
+static const struct hier *procs_hier(const struct md_cgroup *cg, const struct md_cg_hiers *hs)
 {
     static const char *const order[] = {"freezer", "pids", "memory", "name=systemd", "unified"};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -949,7 +973,7 @@ static const struct hier *procs_hier(const struct md_cgroup *cg, const struct hi
     return NULL;
 }
 
-static int list_pids(struct md_cgroup *cg, const struct hiers *hs, pid_t **pids, size_t *n,
+static int list_pids(struct md_cgroup *cg, const struct md_cg_hiers *hs, pid_t **pids, size_t *n,
                      md_error *err)
 {
     *pids = NULL;
@@ -969,13 +993,13 @@ static int list_pids(struct md_cgroup *cg, const struct hiers *hs, pid_t **pids,
 
 static int v1_pids(struct md_cgroup *cg, pid_t **pids, size_t *n, md_error *err)
 {
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     return hs ? list_pids(cg, hs, pids, n, err) : -1;
 }
 
 /* SIGKILL through the unified cgroup's cgroup.kill (hybrid, Linux 5.14+):
  * one write, and nothing can fork away from it.  1 when done that way. */
-static int kill_unified(struct md_cgroup *cg, const struct hiers *hs, md_error *err)
+static int kill_unified(struct md_cgroup *cg, const struct md_cg_hiers *hs, md_error *err)
 {
     const struct hier *h = find(hs, "unified");
     if (!h || !hier_path(cg, h))
@@ -990,7 +1014,7 @@ static int kill_unified(struct md_cgroup *cg, const struct hiers *hs, md_error *
 
 static int v1_signal_all(struct md_cgroup *cg, int sig, md_error *err)
 {
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     if (!hs)
         return -1;
     /* After cgroup.kill nothing can fork any more: no need to freeze for
@@ -1065,7 +1089,7 @@ static void stat_keyed(int fd, const char *file, const char *key1, uint64_t *v1,
     md_error_clear(&ignored);
 }
 
-static int stat_open(struct md_cgroup *cg, const struct hiers *hs, const char *ctrl)
+static int stat_open(struct md_cgroup *cg, const struct md_cg_hiers *hs, const char *ctrl)
 {
     md_error ignored = {0};
     int fd = find(hs, ctrl) ? ctrl_open(cg, hs, ctrl, &ignored) : -1;
@@ -1075,7 +1099,7 @@ static int stat_open(struct md_cgroup *cg, const struct hiers *hs, const char *c
 
 static int v1_stats(struct md_cgroup *cg, struct md_cgroup_stats *st, md_error *err)
 {
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     if (!hs)
         return -1;
     md_autofd mem = stat_open(cg, hs, "memory");
@@ -1113,7 +1137,7 @@ static int v1_stats(struct md_cgroup *cg, struct md_cgroup_stats *st, md_error *
  * when the cgroup is removed). */
 static int v1_oom_fd(struct md_cgroup *cg, md_error *err)
 {
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     if (!hs)
         return -1;
     md_autofd mem = ctrl_open(cg, hs, "memory", err);
@@ -1135,7 +1159,7 @@ static int v1_oom_fd(struct md_cgroup *cg, md_error *err)
 /* --------------------------------------------------------------- destroy */
 
 /* SIGKILL whatever is left and wait (5 s at most) until it has gone. */
-static int kill_rest(struct md_cgroup *cg, const struct hiers *hs, md_error *err)
+static int kill_rest(struct md_cgroup *cg, const struct md_cg_hiers *hs, md_error *err)
 {
     for (int i = 0; i < 500; i++) {
         md_autofree pid_t *pids = NULL;
@@ -1155,7 +1179,7 @@ static int kill_rest(struct md_cgroup *cg, const struct hiers *hs, md_error *err
 
 static int v1_destroy(struct md_cgroup *cg, md_error *err)
 {
-    md_autofree struct hiers *hs = scan(err);
+    const struct md_cg_hiers *hs = scan(cg->host, err);
     if (!hs)
         return -1;
     md_error first = {0};
@@ -1187,6 +1211,7 @@ static int v1_destroy(struct md_cgroup *cg, md_error *err)
 const struct md_cg_driver md_cg_v1_driver = {
     .name = "cgroupfs v1",
     .check = v1_check,
+    .plan = v1_plan,
     .create = v1_create,
     .enter = v1_enter,
     .apply = v1_apply,

@@ -625,9 +625,9 @@ int md_cg_v2_delegate(int dirfd, uid_t uid, gid_t gid, md_error *err)
 
 /* ------------------------------------------------------------ driver */
 
-static int v2_check(const struct md_cgroup_request *req, enum md_cg_layout layout, md_error *err)
+static int v2_check(const struct md_cgroup_request *req, struct md_cgroup_host *host, md_error *err)
 {
-    (void)layout;
+    (void)host;
     const md_resources *r = req->resources;
     if (!r)
         return 0;
@@ -682,7 +682,10 @@ static int v2_create(struct md_cgroup *cg, const struct md_cgroup_request *req, 
         return md_fail(err, errno, "open %s", MD_CGROUP_ROOT);
     /* On failure cgroup.c calls destroy, which removes what was made. */
     cg->v2_fd = md_cg_mkdirs(rootfd, cg->path, err);
-    if (cg->v2_fd < 0 || md_cg_v2_enable(rootfd, cg->path, req->resources, err) < 0)
+    if (cg->v2_fd < 0)
+        return -1;
+    md_debug("cgroup: made " MD_CGROUP_ROOT "%s", cg->path);
+    if (md_cg_v2_enable(rootfd, cg->path, req->resources, err) < 0)
         return -1;
     if (req->cgroup_ns && req->writable_mount &&
         md_cg_v2_delegate(cg->v2_fd, req->root_uid, req->root_gid, err) < 0) {

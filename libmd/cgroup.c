@@ -181,31 +181,47 @@ static bool in_list(const char *list, size_t len, const char *word)
     return false;
 }
 
+/* The path of controller's line (the unified one's: controller NULL or
+ * "") in text, the contents of /proc/self/cgroup; a copy. */
+static char *own_path_in(const char *text, const char *controller, md_error *err)
+{
+    bool unified = !controller || !*controller;
+    for (const char *line = text; *line;) {
+        size_t n = strcspn(line, "\n");
+        const char *c1 = memchr(line, ':', n);
+        const char *c2 = c1 ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line)) : NULL;
+        if (c2) {
+            const char *ctrls = c1 + 1;
+            size_t len = (size_t)(c2 - ctrls);
+            bool match = unified ? (strncmp(line, "0:", 2) == 0 && len == 0)
+                                 : in_list(ctrls, len, controller);
+            if (match) {
+                char *path = strndup(c2 + 1, n - (size_t)(c2 + 1 - line));
+                if (!path)
+                    md_fail(err, ENOMEM, "/proc/self/cgroup");
+                return path;
+            }
+        }
+        line += n + (line[n] == '\n');
+    }
+    md_failx(err, ENOENT, "/proc/self/cgroup: no %s hierarchy", unified ? "unified" : controller);
+    return NULL;
+}
+
 char *md_cg_own_path(const char *controller, md_error *err)
 {
     md_autofree char *text = NULL;
     if (md_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &text, NULL, err) < 0)
         return NULL;
-    bool unified = !controller || !*controller;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2)
-            continue;
-        const char *ctrls = c1 + 1;
-        size_t len = (size_t)(c2 - ctrls);
-        bool match =
-            unified ? (strncmp(line, "0:", 2) == 0 && len == 0) : in_list(ctrls, len, controller);
-        if (match) {
-            char *path = strdup(c2 + 1);
-            if (!path)
-                md_fail(err, ENOMEM, "/proc/self/cgroup");
-            return path;
-        }
-    }
-    md_failx(err, ENOENT, "/proc/self/cgroup: no %s hierarchy", unified ? "unified" : controller);
-    return NULL;
+    return own_path_in(text, controller, err);
+}
+
+char *md_cg_host_own_path(struct md_cgroup_host *host, const char *controller, md_error *err)
+{
+    if (!host->self_cgroup &&
+        md_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &host->self_cgroup, NULL, err) < 0)
+        return NULL;
+    return own_path_in(host->self_cgroup, controller, err);
 }
 
 int md_cg_read_pids(int dirfd, const char *file, pid_t **pids, size_t *n, md_error *err)
@@ -343,6 +359,23 @@ enum md_cg_layout md_cgroup_layout(void)
     return MD_CG_V1;
 }
 
+struct md_cgroup_host *md_cgroup_host_new(void)
+{
+    struct md_cgroup_host *host = calloc(1, sizeof(*host));
+    if (host)
+        host->layout = md_cgroup_layout();
+    return host;
+}
+
+void md_cgroup_host_free(struct md_cgroup_host *host)
+{
+    if (!host)
+        return;
+    free(host->self_cgroup);
+    free(host->hiers);
+    free(host);
+}
+
 const char *md_cgroup_layout_name(enum md_cg_layout layout)
 {
     switch (layout) {
@@ -393,10 +426,11 @@ static const struct md_cg_driver *pick_driver(enum md_cg_layout layout, enum md_
 /* The cgroup a relative cgroupsPath hangs from: on v2 the parent of our
  * own (see md_cg_path_resolve); on v1 our own cgroup of the hierarchy that
  * names the container's cgroup (name=systemd, or the unified one). */
-static char *path_base(enum md_cg_layout layout, md_error *err)
+static char *path_base(struct md_cgroup_host *host, md_error *err)
 {
+    enum md_cg_layout layout = host->layout;
     if (layout == MD_CG_V2) {
-        char *own = md_cg_own_path(NULL, err);
+        char *own = md_cg_host_own_path(host, NULL, err);
         if (own) {
             char *slash = strrchr(own, '/');
             if (slash)
@@ -405,21 +439,21 @@ static char *path_base(enum md_cg_layout layout, md_error *err)
         return own;
     }
     md_error ignored = {0};
-    char *own = md_cg_own_path("name=systemd", &ignored);
+    char *own = md_cg_host_own_path(host, "name=systemd", &ignored);
     if (!own && layout == MD_CG_HYBRID)
-        own = md_cg_own_path(NULL, &ignored);
+        own = md_cg_host_own_path(host, NULL, &ignored);
     md_error_clear(&ignored);
     if (!own && !(own = strdup("/")))
         md_fail(err, ENOMEM, "cgroup path");
     return own;
 }
 
-static int container_path(const struct md_cgroup_request *req, enum md_cg_layout layout, char **out,
-                          md_error *err)
+static int container_path(const struct md_cgroup_request *req, struct md_cgroup_host *host,
+                          char **out, md_error *err)
 {
     md_autofree char *base = NULL;
     bool relative = !req->cgroups_path || req->cgroups_path[0] != '/';
-    if (relative && !(base = path_base(layout, err)))
+    if (relative && !(base = path_base(host, err)))
         return -1;
     return md_cg_path_resolve(req->cgroups_path, req->id, base, out, err);
 }
@@ -449,16 +483,16 @@ bool md_cg_delegated_at(const char *mount, const char *path)
 }
 
 static bool delegated(const struct md_cg_driver *d, const struct md_cgroup_request *req,
-                      enum md_cg_layout layout)
+                      struct md_cgroup_host *host)
 {
     if (d->delegated)
-        return d->delegated(req, layout);
+        return d->delegated(req, host);
     if (req->manager == MD_CGM_SYSTEMD)
         return true;
     md_error ignored = {0};
     md_autofree char *path = NULL;
-    bool ok = container_path(req, layout, &path, &ignored) == 0 &&
-              md_cg_delegated_at(MD_CGROUP_ROOT, path);
+    bool ok =
+        container_path(req, host, &path, &ignored) == 0 && md_cg_delegated_at(MD_CGROUP_ROOT, path);
     md_error_clear(&ignored);
     return ok;
 }
@@ -483,10 +517,11 @@ static int no_delegation(enum md_cg_layout layout, md_error *err)
 
 /* Which driver will make the container's cgroup; NULL when it runs
  * without one.  say: log why (create), or stay quiet (check). */
-static int plan(const struct md_cgroup_request *req, enum md_cg_layout layout, bool say,
+static int pick(const struct md_cgroup_request *req, struct md_cgroup_host *host, bool say,
                 const struct md_cg_driver **out, md_error *err)
 {
     *out = NULL;
+    enum md_cg_layout layout = host->layout;
     bool limits = md_cg_wants_limits(req->resources);
     if (req->manager == MD_CGM_DISABLED) {
         if (say && limits)
@@ -509,7 +544,7 @@ static int plan(const struct md_cgroup_request *req, enum md_cg_layout layout, b
             return -1;
     }
     const struct md_cg_driver *d = pick_driver(layout, req->manager);
-    if (req->rootless && !delegated(d, req, layout)) {
+    if (req->rootless && !delegated(d, req, host)) {
         if (limits)
             return no_delegation(layout, err);
         if (say)
@@ -518,25 +553,41 @@ static int plan(const struct md_cgroup_request *req, enum md_cg_layout layout, b
                      md_cgroup_layout_name(layout));
         return 0;
     }
-    if (d->check && d->check(req, layout, err) < 0)
+    if (d->check && d->check(req, host, err) < 0)
         return -1;
     *out = d;
     return 0;
 }
 
-int md_cgroup_check(const struct md_cgroup_request *req, md_error *err)
+static void host_free_p(struct md_cgroup_host **host)
 {
-    const struct md_cg_driver *d;
-    return plan(req, md_cgroup_layout(), false, &d, err);
+    md_cgroup_host_free(*host);
 }
 
-static struct md_cgroup *cgroup_new(enum md_cg_layout layout, enum md_cg_manager manager,
+int md_cgroup_check(const struct md_cgroup_request *req, md_error *err)
+{
+    __attribute__((cleanup(host_free_p))) struct md_cgroup_host *own = NULL;
+    struct md_cgroup_host *host = req->host ? req->host : (own = md_cgroup_host_new());
+    if (!host)
+        return md_fail(err, ENOMEM, "cgroup");
+    const struct md_cg_driver *d;
+    return pick(req, host, false, &d, err);
+}
+
+/* A cgroup on host (borrowed), or on a host of its own when NULL. */
+static struct md_cgroup *cgroup_new(struct md_cgroup_host *host, enum md_cg_manager manager,
                                     const struct md_cg_driver *d, bool rootless)
 {
     struct md_cgroup *cg = calloc(1, sizeof(*cg));
     if (!cg)
         return NULL;
-    cg->layout = layout;
+    cg->own_host = !host;
+    cg->host = host ? host : md_cgroup_host_new();
+    if (!cg->host) {
+        free(cg);
+        return NULL;
+    }
+    cg->layout = cg->host->layout;
     cg->manager = manager;
     cg->driver = d;
     cg->rootless = rootless;
@@ -563,30 +614,51 @@ static int apply_created(struct md_cgroup *cg, const md_resources *r, md_error *
     return cg->driver->apply(cg, &eff, err);
 }
 
+int md_cgroup_plan(const struct md_cgroup_request *req, struct md_cgroup **out, md_error *err)
+{
+    *out = NULL;
+    struct md_cgroup *cg = cgroup_new(req->host, req->manager, NULL, req->rootless);
+    if (!cg)
+        return md_fail(err, ENOMEM, "cgroup");
+    int rc = pick(req, cg->host, true, &cg->driver, err);
+    if (rc == 0 && cg->driver && req->manager == MD_CGM_CGROUPFS)
+        rc = container_path(req, cg->host, &cg->path, err);
+    if (rc == 0 && cg->driver && cg->driver->plan)
+        rc = cg->driver->plan(cg, req, err);
+    if (rc < 0 || !cg->driver) {
+        md_cgroup_free(cg);
+        return rc;
+    }
+    *out = cg;
+    return 0;
+}
+
+int md_cgroup_make(struct md_cgroup *cg, const struct md_cgroup_request *req, md_error *err)
+{
+    if (!cg)
+        return 0;
+    if (cg->driver->create(cg, req, err) < 0 ||
+        (req->resources && apply_created(cg, req->resources, err) < 0))
+        return -1;
+    md_debug("cgroup %s (%s, %s)", cg->path ? cg->path : "?", cg->driver->name,
+             md_cgroup_layout_name(cg->layout));
+    return 0;
+}
+
 int md_cgroup_create(const struct md_cgroup_request *req, struct md_cgroup **out, md_error *err)
 {
     *out = NULL;
-    enum md_cg_layout layout = md_cgroup_layout();
-    const struct md_cg_driver *d;
-    if (plan(req, layout, true, &d, err) < 0)
+    struct md_cgroup *cg;
+    if (md_cgroup_plan(req, &cg, err) < 0)
         return -1;
-    if (!d)
-        return 0;
-    struct md_cgroup *cg = cgroup_new(layout, req->manager, d, req->rootless);
-    if (!cg)
-        return md_fail(err, ENOMEM, "cgroup");
-    if ((req->manager == MD_CGM_CGROUPFS && container_path(req, layout, &cg->path, err) < 0) ||
-        d->create(cg, req, err) < 0 ||
-        (req->resources && apply_created(cg, req->resources, err) < 0)) {
+    if (md_cgroup_make(cg, req, err) < 0) {
         md_error ignored = {0};
-        if (d->destroy(cg, &ignored) < 0)
+        if (md_cgroup_destroy(cg, &ignored) < 0)
             md_debug("undo cgroup: %s", ignored.msg);
         md_error_clear(&ignored);
         md_cgroup_free(cg);
         return -1;
     }
-    md_debug("cgroup %s (%s, %s)", cg->path ? cg->path : "?", d->name,
-             md_cgroup_layout_name(layout));
     *out = cg;
     return 0;
 }
@@ -673,16 +745,18 @@ int md_cgroup_open(const md_state_record *rec, struct md_cgroup **out, md_error 
     enum md_cg_manager manager = rec->systemd_cgroup ? MD_CGM_SYSTEMD : MD_CGM_CGROUPFS;
     if (rec->cgroup_manager && md_cgroup_manager_parse(rec->cgroup_manager, &manager, err) < 0)
         return md_wrap(err, "state record");
-    enum md_cg_layout layout = md_cgroup_layout();
-    const struct md_cg_driver *d = pick_driver(layout, manager);
-    if (!d)
+    struct md_cgroup *cg = cgroup_new(NULL, manager, NULL, rec->rootless);
+    if (!cg)
+        return md_fail(err, ENOMEM, "cgroup");
+    enum md_cg_layout layout = cg->layout;
+    const struct md_cg_driver *d = cg->driver = pick_driver(layout, manager);
+    if (!d) {
+        md_cgroup_free(cg);
         return manager == MD_CGM_DISABLED
                    ? 0
                    : md_failx(err, ENOENT, "cgroup %s: no cgroup filesystem at " MD_CGROUP_ROOT,
                               rec->cgroup_path);
-    struct md_cgroup *cg = cgroup_new(layout, manager, d, rec->rootless);
-    if (!cg)
-        return md_fail(err, ENOMEM, "cgroup");
+    }
     if (replace_str(&cg->path, rec->cgroup_path) < 0 ||
         replace_str(&cg->unit, rec->cgroup_unit) < 0 ||
         replace_str(&cg->scope, rec->cgroup_scope) < 0 ||
@@ -776,6 +850,8 @@ void md_cgroup_free(struct md_cgroup *cg)
     free(cg->unit);
     free(cg->scope);
     free_kv(cg->paths, cg->n_paths);
+    if (cg->own_host)
+        md_cgroup_host_free(cg->host);
     free(cg);
 }
 

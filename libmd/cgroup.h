@@ -9,7 +9,9 @@
  *           membership kept consistent in the unified tree
  *
  * Lifecycle: md_cgroup_create() before the container process exists (so a
- * v2 cgroup can take it at birth with clone3 CLONE_INTO_CGROUP);
+ * v2 cgroup can take it at birth with clone3 CLONE_INTO_CGROUP), or its
+ * two halves md_cgroup_plan() and md_cgroup_make() with the plan recorded
+ * in between;
  * md_cgroup_enter() for the processes that could not be born into it;
  * md_cgroup_apply() at create and for `update`; md_cgroup_open() from the
  * state record for pause, resume, update, ps, events, kill --all and
@@ -29,6 +31,9 @@
 #include "spec.h"
 #include "state.h"
 
+#define MD_CGROUP_ROOT    "/sys/fs/cgroup"
+#define MD_CGROUP_UNIFIED "/sys/fs/cgroup/unified" /* hybrid hosts */
+
 enum md_cg_layout { MD_CG_NONE, MD_CG_V1, MD_CG_HYBRID, MD_CG_V2 };
 enum md_cg_manager { MD_CGM_CGROUPFS, MD_CGM_SYSTEMD, MD_CGM_DISABLED };
 
@@ -38,6 +43,28 @@ const char *md_cgroup_layout_name(enum md_cg_layout layout); /* "v1", "hybrid", 
 
 /* "cgroupfs", "systemd", "disabled"; NULL means the default (cgroupfs). */
 int md_cgroup_manager_parse(const char *name, enum md_cg_manager *out, md_error *err);
+
+/* What this process sees of the host's cgroups: the layout, its own
+ * cgroups (/proc/self/cgroup) and, on v1 and hybrid hosts, the mounted
+ * hierarchies (/proc/self/mountinfo, /proc/cgroups).  Each is read when
+ * first needed and kept, so the calls of one command that share a host
+ * (md_cgroup_request.host) read each file once.  It describes the process
+ * that made it, as long as that process stays in its cgroups and mounts:
+ * a child in other cgroups or namespaces must not use it.  NULL from new:
+ * out of memory. */
+struct md_cgroup_host;
+struct md_cgroup_host *md_cgroup_host_new(void);
+void md_cgroup_host_free(struct md_cgroup_host *host);
+
+/* This process's cgroup in the unified hierarchy ("0::/path" of
+ * /proc/self/cgroup, controller NULL or "") or in the v1 hierarchy of
+ * controller (read anew on each call); caller frees. */
+char *md_cg_own_path(const char *controller, md_error *err);
+/* Whether a rootless caller can make mount+path (a hierarchy's mount
+ * point, e.g. "/sys/fs/cgroup", and the container's cgroup in it) and move
+ * its processes there: the deepest existing directory of it and its
+ * cgroup.procs are writable by us. */
+bool md_cg_delegated_at(const char *mount, const char *path);
 
 struct md_cgroup_request {
     const char *id;                /* the container id */
@@ -49,6 +76,9 @@ struct md_cgroup_request {
     bool writable_mount; /* config mounts cgroup at /sys/fs/cgroup without "ro" */
     uid_t root_uid;      /* host uid of the container's process user, for */
     gid_t root_gid;      /* the delegation chown (runtime-spec "Cgroup ownership") */
+    /* Borrowed, and kept by the cgroup that plan or create returns (free
+     * the host after it); NULL: each call reads the host for itself. */
+    struct md_cgroup_host *host;
 };
 
 struct md_cgroup;
@@ -65,6 +95,16 @@ int md_cgroup_check(const struct md_cgroup_request *req, md_error *err);
  * "disabled", or rootless without delegation and no resources asked (said
  * at debug level). */
 int md_cgroup_create(const struct md_cgroup_request *req, struct md_cgroup **out, md_error *err);
+/* md_cgroup_create in two halves, so that a create killed half way leaves
+ * nothing that delete cannot find: plan decides the cgroup (its driver and
+ * paths; *out NULL and 0 when there is none) and makes nothing, the caller
+ * records it (md_cgroup_record), then make creates it and applies
+ * req->resources (the same req); record again after it (the systemd
+ * driver names its unit only then).  After a failed make (or a killed
+ * one, through the record), md_cgroup_destroy removes what was made:
+ * whatever the plan names and does not exist is skipped. */
+int md_cgroup_plan(const struct md_cgroup_request *req, struct md_cgroup **out, md_error *err);
+int md_cgroup_make(struct md_cgroup *cg, const struct md_cgroup_request *req, md_error *err);
 
 /* An O_PATH|O_DIRECTORY fd of the cgroup2 directory the process can be
  * born into (clone3 CLONE_INTO_CGROUP), or -1 when it must be moved with

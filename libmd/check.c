@@ -23,8 +23,8 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
+#include "cgroup.h"
 #include "check.h"
-#include "cgroup-internal.h" /* the cgroup driver's own view of delegation */
 #include "cleanup.h"
 #include "error.h"
 

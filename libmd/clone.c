@@ -1,11 +1,13 @@
 /* clone.c - clone3(2) with the classic clone(2) as its fallback, the fork
- * into a new pid namespace, reaping (see clone.h). */
+ * into a new pid namespace, pidfds or their absence, reaping (see
+ * clone.h). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +19,37 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/* The test-only switch: act as where pidfd_open(2) is missing. */
+#define NO_PIDFD_SWITCH "_MDRUN_NO_PIDFD"
+
+static bool pidfds_off(void)
+{
+    const char *v = getenv(NO_PIDFD_SWITCH);
+    return v && v[0] == '1';
+}
+
+int md_pidfd_open(pid_t pid)
+{
+    if (pidfds_off()) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int md_child_signal(pid_t pid, int pidfd, int sig)
+{
+    if (pidfd >= 0)
+        return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+    return kill(pid, sig);
+}
+
 long md_clone3(struct clone_args *args)
 {
+    if ((args->flags & CLONE_PIDFD) && pidfds_off()) {
+        args->flags &= ~(uint64_t)CLONE_PIDFD;
+        *(int *)(uintptr_t)args->pidfd = -1;
+    }
     long pid = syscall(SYS_clone3, args, sizeof(*args));
     if (pid >= 0 || errno != ENOSYS || (args->flags & CLONE_INTO_CGROUP))
         return pid;
@@ -30,7 +61,7 @@ long md_clone3(struct clone_args *args)
     pid = syscall(SYS_clone, flags, NULL, NULL, NULL, 0UL);
     if (pid > 0 && (args->flags & CLONE_PIDFD)) {
         int saved = errno;
-        *(int *)(uintptr_t)args->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+        *(int *)(uintptr_t)args->pidfd = md_pidfd_open((pid_t)pid);
         errno = saved;
     }
     return pid;
@@ -78,10 +109,7 @@ void md_kill_and_reap(pid_t pid, int pidfd)
 {
     if (pid <= 0)
         return;
-    if (pidfd >= 0)
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    else
-        kill(pid, SIGKILL);
+    md_child_signal(pid, pidfd, SIGKILL);
     md_reap(pid);
 }
 

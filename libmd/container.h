@@ -38,7 +38,7 @@ struct md_create_opts {
 /* What create hands to run. */
 struct md_created {
     pid_t pid;  /* the container's init, as seen by mdrun */
-    int pidfd;  /* on it */
+    int pidfd;  /* on it, or -1 without pidfds (clone.h) */
     int master; /* the pty master when run relays the terminal, else -1 */
 };
 
@@ -109,11 +109,12 @@ struct md_exec_opts {
 int md_container_exec(const struct md_exec_opts *opts, int *exit_code, md_error *err);
 
 /* What run and exec share (run.c): the signals forwarded to the
- * container's process, waiting for that process while forwarding them,
- * and its exit code (128 + signal when killed) once it has exited. */
+ * container's process, waiting for that process (our child pid; through
+ * pidfd, or without one when it is -1) while forwarding them, and its exit
+ * code (128 + signal when killed) once it has exited, reaping it. */
 void md_forwarded_signals(sigset_t *set);
-int md_wait_forwarding(int signal_fd, int pidfd, md_error *err);
-int md_exit_code(int pidfd, md_error *err);
+int md_wait_forwarding(int signal_fd, pid_t pid, int pidfd, md_error *err);
+int md_exit_code(pid_t pid, md_error *err);
 /* --pid-file of create and exec: pid as text, replaced atomically (create.c). */
 int md_pid_file_write(const char *path, pid_t pid, md_error *err);
 

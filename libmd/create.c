@@ -50,6 +50,8 @@ struct creating {
     char created[64];      /* when, RFC 3339 */
     struct md_cgroup *cg;  /* NULL: the container runs without a cgroup */
     md_state_record cgrec; /* only its cgroup fields, for the record */
+    /* What cgroup check, plan and make read of the host, read once. */
+    struct md_cgroup_host *cg_host;
     struct md_net_plan net;
     struct md_slirp slirp; /* slirp4netns, when net.slirp */
 };
@@ -132,18 +134,6 @@ static bool has_mount_ns(const struct md_ns_plan *ns)
     return false;
 }
 
-static bool in_initial_userns(void)
-{
-    md_autofree char *map = NULL;
-    md_error ignored = {0};
-    if (md_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, NULL, &ignored) < 0) {
-        md_error_clear(&ignored);
-        return true;
-    }
-    unsigned long a, b, n;
-    return sscanf(map, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL;
-}
-
 /* ---------------------------------------------------------------- cgroup */
 
 /* The host id that container id maps to: through the new user
@@ -182,6 +172,9 @@ static int cgroup_request(struct creating *cr, struct md_cgroup_request *req, md
     memset(req, 0, sizeof(*req));
     if (md_cgroup_manager_parse(c->opts->cgroup_manager, &req->manager, err) < 0)
         return -1;
+    if (!cr->cg_host && !(cr->cg_host = md_cgroup_host_new()))
+        return md_fail(err, ENOMEM, "cgroup");
+    req->host = cr->cg_host;
     req->id = c->opts->id;
     req->cgroups_path = lx ? lx->cgroups_path : NULL;
     req->resources = lx ? lx->resources : NULL;
@@ -196,13 +189,18 @@ static int cgroup_request(struct creating *cr, struct md_cgroup_request *req, md
 static int record(struct creating *cr, md_error *err);
 
 /* Made before the container process, so that a cgroup v2 can take it at
- * birth (clone3 CLONE_INTO_CGROUP); recorded at once, so that a create
- * killed from now on leaves a cgroup that delete finds. */
+ * birth (clone3 CLONE_INTO_CGROUP); its paths are recorded before any is
+ * made, so that a create killed from now on leaves a cgroup that delete
+ * finds, and recorded again once made (a systemd unit is named then). */
 static int make_cgroup(struct creating *cr, md_error *err)
 {
     struct md_cgroup_request req;
-    if (cgroup_request(cr, &req, err) < 0 || md_cgroup_create(&req, &cr->cg, err) < 0 ||
-        md_cgroup_record(cr->cg, &cr->cgrec, err) < 0 || record(cr, err) < 0)
+    if (cgroup_request(cr, &req, err) < 0 || md_cgroup_plan(&req, &cr->cg, err) < 0)
+        return -1;
+    if (cr->cg && (md_cgroup_record(cr->cg, &cr->cgrec, err) < 0 || record(cr, err) < 0))
+        return -1;
+    if (md_cgroup_make(cr->cg, &req, err) < 0 || md_cgroup_record(cr->cg, &cr->cgrec, err) < 0 ||
+        record(cr, err) < 0)
         return -1;
     md_debug("create: cgroup recorded");
     return 0;
@@ -214,7 +212,7 @@ static int prepare(struct creating *cr, md_error *err)
     if (md_id_validate(c->opts->id, err) < 0 || load_bundle(cr, err) < 0 ||
         build_argv_env(cr, err) < 0)
         return -1;
-    c->rootless = geteuid() != 0 || !in_initial_userns();
+    c->rootless = geteuid() != 0 || !md_in_initial_userns();
     if (md_ns_plan_open(c->spec->linux_, &c->ns, err) < 0)
         return -1;
     /* Root of a user namespace (Podman's rootless one) may make the other
@@ -430,14 +428,18 @@ static int stage_namespaces(struct creating *cr, md_error *err)
         md_reap(cr->helper_pid);
         cr->helper_pid = 0;
         md_close_fd(&cr->helper_pidfd);
-        cr->pidfd = (int)syscall(SYS_pidfd_open, cr->pid, 0);
-        if (cr->pidfd < 0)
+        cr->pidfd = md_pidfd_open(cr->pid);
+        if (cr->pidfd < 0 && errno != ENOSYS)
             return md_fail(err, errno, "pidfd_open %d", (int)cr->pid);
     } else {
         cr->pid = cr->helper_pid;
         cr->pidfd = md_take_fd(&cr->helper_pidfd);
         cr->helper_pid = 0;
     }
+    /* Without pidfds (clone.h) run waits as the init's parent, but its
+     * terminal relay needs the pidfd: refused before any hook has run. */
+    if (cr->pidfd < 0 && cr->c.opts->foreground_tty && cr->c.spec->process->terminal)
+        return md_failx(err, ENOSYS, "run with a terminal needs pidfd_open(2) (Linux 5.3)");
     if (md_sync_expect(cr->sync_fd, MD_SYNC_NS_READY, &msg, NULL, err) < 0)
         return -1;
     md_debug("create: init %d in its namespaces", (int)cr->pid);
@@ -554,6 +556,7 @@ static void cleanup(struct creating *cr, bool failed)
     md_close_fd(&cr->dir_fd);
     md_close_fd(&cr->root_fd);
     md_cgroup_free(cr->cg);
+    md_cgroup_host_free(cr->cg_host);
     md_state_record_free(&cr->cgrec);
     md_ns_plan_close(&c->ns);
     md_idmaps_free(&c->maps);
@@ -597,11 +600,6 @@ int md_container_create(const struct md_create_opts *opts, struct md_created *ou
         rc = record(&cr, err);
     if (rc == 0 && opts->pid_file)
         rc = md_pid_file_write(opts->pid_file, cr.pid, err);
-    /* run waits and forwards signals through it: without one (no
-     * pidfd_open(2), as under valgrind 3.19) it would wait forever. */
-    if (rc == 0 && out && cr.pidfd < 0)
-        rc =
-            md_failx(err, ENOSYS, "no pidfd for the container's init (pidfd_open needs Linux 5.3)");
     if (rc == 0 && out) {
         out->pid = cr.pid;
         out->pidfd = md_take_fd(&cr.pidfd);

@@ -525,19 +525,7 @@ static int setup_terminal(const struct execing *ex, md_error *err)
     const md_process *p = ex->proc;
     if (!p->terminal)
         return 0;
-    int master = -1, slave = -1;
-    md_autofree char *slave_path = NULL;
-    if (md_pty_open(p->console_size, &master, &slave, &slave_path, err) < 0)
-        return -1;
-    md_autofd m = master;
-    md_autofd s = slave;
-    if (md_sync_send(ex->child_sync, MD_SYNC_CONSOLE, 0, slave_path, m, err) < 0)
-        return -1;
-    /* Our own warnings keep going to mdrun's stderr, not the terminal. */
-    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (saved >= 0)
-        md_log_set_stderr(saved);
-    return md_pty_attach(md_take_fd(&s), err);
+    return md_terminal_setup(ex->child_sync, p->console_size, false, NULL, err);
 }
 
 /* Through mdrun's own /proc: the container's could lie. */
@@ -800,11 +788,11 @@ static int wait_process(struct execing *ex, const sigset_t *fwd, int *exit_code,
         struct md_relay relay = {.master = ex->master, .pidfd = ex->pidfd, .signal_fd = sfd};
         rc = md_tty_relay(&relay, err);
     } else {
-        rc = md_wait_forwarding(sfd, ex->pidfd, err);
+        rc = md_wait_forwarding(sfd, ex->pid, ex->pidfd, err);
     }
     if (rc < 0)
         return -1;
-    int code = md_exit_code(ex->pidfd, err);
+    int code = md_exit_code(ex->pid, err);
     if (code < 0)
         return -1;
     ex->pid = 0; /* reaped */

@@ -122,21 +122,7 @@ static int setup_terminal(struct md_container *c, md_error *err)
     const md_process *p = c->spec->process;
     if (!p->terminal)
         return 0;
-    int master = -1, slave = -1;
-    md_autofree char *slave_path = NULL;
-    if (md_pty_open(p->console_size, &master, &slave, &slave_path, err) < 0)
-        return -1;
-    md_autofd m = master;
-    md_autofd s = slave;
-    if (md_rootfs_console(slave_path, err) < 0 ||
-        md_sync_send(c->sync_fd, MD_SYNC_CONSOLE, 0, slave_path, m, err) < 0)
-        return -1;
-    /* Our own warnings keep going to mdrun's stderr, not the terminal. */
-    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (saved >= 0)
-        md_log_set_stderr(saved);
-    mdrun_stderr = saved;
-    return md_pty_attach(md_take_fd(&s), err);
+    return md_terminal_setup(c->sync_fd, p->console_size, true, &mdrun_stderr, err);
 }
 
 /* Once created, let go of `mdrun create`'s stderr: containerd's shim reads

@@ -102,11 +102,14 @@ struct md_run_opts {
  * binary file through /proc/PID/exe. */
 MD_API int md_run(const struct md_run_opts *opts, int *exit_code, md_error *err);
 
-/* Make the calling process run from a sealed in-memory copy of its own
- * binary (the CVE-2019-5736 defence): the first call copies
- * /proc/self/exe into a sealed memfd and executes it with argv (main's,
- * untouched) and the environment, so main() starts again and its second
- * call returns 0.  Returns -1 with *err set only when that fails. */
+/* Make sure no container can write the calling process's binary through
+ * /proc/PID/exe (the CVE-2019-5736 defence).  Unless the binary is already
+ * out of the containers' reach (an unprivileged caller, a binary only root
+ * may write), the first call executes the binary again, with argv (main's,
+ * untouched) and the environment, through a read-only bind mount that no
+ * mount namespace holds (root) or from a sealed memfd copy (otherwise), so
+ * main() starts again and its second call returns 0.  Returns -1 with
+ * *err set only when that fails. */
 MD_API int md_protect_exe(char *const argv[], md_error *err);
 
 #ifdef __cplusplus

@@ -1,20 +1,28 @@
-/* protect.c - running from a sealed in-memory copy of our own binary, and
- * being non-dumpable while others can see us (see protect.h).
+/* protect.c - keeping the binary we run from out of the container's reach,
+ * and being non-dumpable while others can see us (see protect.h).
  *
- * The copy costs one read of the binary from the page cache and a second
- * execve(2) with its dynamic linking, per command that starts a container
- * process; nothing is cached between runs because a memfd lives only as
- * long as something holds it. */
+ * Three cases, cheapest first:
+ * - an unprivileged caller whose binary only root may write: nothing to
+ *   do, since its containers never hold the host's root id;
+ * - root: a second execve(2) through a read-only bind mount of the binary
+ *   that belongs to no mount namespace (no copy);
+ * - anyone else (a user running a binary of their own): a second execve(2)
+ *   from a sealed memfd copy, one read of the binary from the page cache
+ *   whose pages are charged to the caller's memory cgroup. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -22,6 +30,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "protect.h"
+#include "userns.h"
 
 /* Linux 6.3: ask for an executable memfd where vm.memfd_noexec = 1 would
  * make it non-executable by default. */
@@ -33,8 +42,9 @@
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 /* Set across our own re-execution only, and removed at once: should the
- * kernel not show the copy as sealed (an emulator such as valgrind serves
- * /proc/self/exe itself), we warn once instead of copying forever. */
+ * kernel not show what we run from as sealed or read-only (an emulator such
+ * as valgrind serves /proc/self/exe itself), we warn once instead of
+ * re-executing forever. */
 #define REEXEC_MARK "_MDRUN_SEALED_REEXEC"
 
 extern char **environ;
@@ -82,14 +92,8 @@ static int copy_file(int from, int to, off_t size)
     return 0;
 }
 
-static int sealed_copy(md_error *err)
+static int sealed_copy(int exe, const struct stat *st, md_error *err)
 {
-    md_autofd exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    if (exe < 0)
-        return md_fail(err, errno, "protect the mdrun binary: open /proc/self/exe");
-    struct stat st;
-    if (fstat(exe, &st) < 0)
-        return md_fail(err, errno, "protect the mdrun binary: stat /proc/self/exe");
     int fd = memfd_create("mdrun", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
     if (fd < 0 && errno == EINVAL) /* before Linux 6.3 */
         fd = memfd_create("mdrun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -99,7 +103,7 @@ static int sealed_copy(md_error *err)
                        e == EACCES ? " (vm.memfd_noexec forbids executable memfds)" : "");
     }
     md_autofd copy = fd;
-    if (copy_file(exe, copy, st.st_size) < 0)
+    if (copy_file(exe, copy, st->st_size) < 0)
         return md_fail(err, errno, "protect the mdrun binary: copy /proc/self/exe");
     if (fcntl(copy, F_ADD_SEALS, SEALS) < 0)
         return md_fail(err, errno, "protect the mdrun binary: seal the copy");
@@ -116,11 +120,56 @@ static void restore_comm(const char *argv0)
         prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
+/* Whether no container of this caller can ever write the binary: the
+ * caller is an unprivileged user of the host, whose containers hold only
+ * its own ids and its subordinate ones (newuidmap maps nothing else), and
+ * the file is writable by its owner, root, alone, with no ACL that could
+ * grant more.  Root's own DAC override does not count: the container's
+ * root is another host id. */
+static bool out_of_reach(int exe, const struct stat *st)
+{
+    if (geteuid() == 0 || st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH)))
+        return false;
+    if (fgetxattr(exe, "system.posix_acl_access", NULL, 0) >= 0)
+        return false;
+    if (errno != ENODATA && errno != ENOTSUP)
+        return false;
+    return md_in_initial_userns();
+}
+
+/* The binary through a read-only bind mount that is in no mount namespace
+ * (open_tree(2), Linux 5.2; needs CAP_SYS_ADMIN over our mount namespace):
+ * the kernel refuses any write through /proc/PID/exe with EROFS, and the
+ * mount cannot be made writable again by anyone without CAP_SYS_ADMIN in
+ * our user namespace, since no namespace holds it.  -1 when unavailable. */
+static int readonly_view(void)
+{
+    if (geteuid() != 0)
+        return -1;
+    md_autofd tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe",
+                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0)
+        return -1;
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+        return -1;
+    return md_take_fd(&tree);
+}
+
+static bool on_readonly_mount(int fd)
+{
+    struct statvfs sv;
+    return fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY);
+}
+
 int md_protect_exe(char *const argv[], md_error *err)
 {
     bool reexecuted = getenv(REEXEC_MARK) != NULL;
     unsetenv(REEXEC_MARK); /* never passed on to hooks or helpers */
-    if (md_exe_is_sealed()) {
+    md_autofd exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exe < 0)
+        return md_fail(err, errno, "protect the mdrun binary: open /proc/self/exe");
+    if (fd_is_sealed(exe) || (reexecuted && on_readonly_mount(exe))) {
         restore_comm(argv[0]);
         return 0;
     }
@@ -128,17 +177,28 @@ int md_protect_exe(char *const argv[], md_error *err)
         md_warn("the mdrun binary runs from a copy the kernel does not show as sealed");
         return 0;
     }
-    md_autofd copy = sealed_copy(err);
-    if (copy < 0)
+    struct stat st;
+    if (fstat(exe, &st) < 0)
+        return md_fail(err, errno, "protect the mdrun binary: stat /proc/self/exe");
+    if (out_of_reach(exe, &st)) {
+        md_debug("the mdrun binary is writable by root alone: no re-execution");
+        return 0;
+    }
+    md_autofd view = readonly_view();
+    if (view < 0)
+        view = sealed_copy(exe, &st, err);
+    if (view < 0)
         return -1;
     if (setenv(REEXEC_MARK, "1", 1) < 0)
         return md_fail(err, errno, "protect the mdrun binary: setenv");
-    md_debug("re-executing from a sealed copy of the mdrun binary");
+    md_debug("re-executing from a %s", fd_is_sealed(view) ? "sealed copy of the mdrun binary"
+                                                          : "read-only view of the mdrun binary");
     /* execveat(AT_EMPTY_PATH), or /proc/self/fd/N before Linux 3.19. */
-    fexecve(copy, argv, environ);
+    fexecve(view, argv, environ);
     int e = errno;
     unsetenv(REEXEC_MARK);
-    return md_fail(err, e, "protect the mdrun binary: execute the sealed copy");
+    return md_fail(err, e, "protect the mdrun binary: execute %s",
+                   fd_is_sealed(view) ? "the sealed copy" : "the read-only view");
 }
 
 int md_protect_dumpable(bool dumpable, md_error *err)

@@ -5,9 +5,12 @@
  * container's program.  Through /proc/PID/exe (its own, as an entrypoint
  * that is a symlink to /proc/self/exe, or another process's in a shared
  * pid namespace) the container could reach the binary file and, once no
- * process executes it any more, reopen it for writing.  mdrun therefore
- * runs those commands from a sealed in-memory copy of itself: what
- * /proc/PID/exe leads to is that copy, which nothing can modify.  And a
+ * process executes it any more, reopen it for writing.  Unless the file is
+ * out of the container's reach anyway (root alone may write it and the
+ * caller is an unprivileged user, whose containers never hold root's id),
+ * mdrun therefore runs those commands from a read-only view of itself (a
+ * bind mount in no mount namespace, for root) or from a sealed in-memory
+ * copy: what /proc/PID/exe leads to is a file nothing can modify.  And a
  * process entering namespaces that others already live in is made
  * non-dumpable, so that they cannot ptrace it or open its /proc files. */
 #ifndef MD_PROTECT_H
@@ -17,16 +20,18 @@
 
 #include "mdrun.h"
 
-/* Make sure this process runs from a sealed memfd copy of its binary.
- * Returns 0 when it already does.  Otherwise it copies /proc/self/exe into
- * a memfd, seals it against any write, resize or further sealing, and
- * executes it with argv (main's, untouched) and the current environment:
+/* Make sure this process runs from a binary no container can write.
+ * Returns 0 when it already does (the binary is out of reach, or this is
+ * the re-execution).  Otherwise it executes /proc/self/exe again through a
+ * read-only bind mount that no mount namespace holds (root; open_tree(2))
+ * or from a memfd copy sealed against any write, resize or further
+ * sealing, with argv (main's, untouched) and the current environment:
  * the process keeps its pid, fds without FD_CLOEXEC and signal mask, and
  * this call returns only on failure (-1, err set).  Call it at the start
  * of every command that starts a container process: create, run, exec. */
 int md_protect_exe(char *const argv[], md_error *err);
 
-/* Whether the running binary is a copy sealed by md_protect_exe(). */
+/* Whether the running binary is a memfd copy sealed by md_protect_exe(). */
 bool md_exe_is_sealed(void);
 
 /* prctl(PR_SET_DUMPABLE): off before entering namespaces whose processes

@@ -7,11 +7,11 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clone.h"
 #include "container.h"
 #include "error.h"
 #include "log.h"
@@ -35,39 +35,84 @@ void md_forwarded_signals(sigset_t *set)
     sigdelset(set, SIGPIPE);
 }
 
-static void forward(int sfd, int pidfd)
+static void forward(int sfd, pid_t pid, int pidfd)
 {
     struct signalfd_siginfo si;
     while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGWINCH)
             continue; /* only meaningful with a terminal */
-        if (syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL, 0) < 0)
+        if (md_child_signal(pid, pidfd, (int)si.ssi_signo) < 0)
             md_debug("forward signal %u: %s", si.ssi_signo, strerror(errno));
     }
 }
 
-/* Without a terminal the container shares our stdio: only signals. */
-int md_wait_forwarding(int sfd, int pidfd, md_error *err)
+/* Whether our child pid has exited; it stays to be reaped.  An error
+ * (not our child) counts as exited, for md_exit_code() to report. */
+static bool exited(pid_t pid)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    int rc;
+    while ((rc = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT)) < 0 &&
+           errno == EINTR)
+        ;
+    return rc < 0 || info.si_pid == pid;
+}
+
+/* Poll until exit_fd says that pid has exited: readable pidfd, or
+ * (pidfd < 0) a SIGCHLD, after which exited() tells whether it was pid. */
+static int wait_loop(int sfd, pid_t pid, int pidfd, int exit_fd, md_error *err)
 {
     for (;;) {
-        struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (pidfd < 0 && exited(pid))
+            return 0;
+        struct pollfd p[2] = {{.fd = exit_fd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             return md_fail(err, errno, "wait for the container");
         }
         if (p[1].revents & POLLIN)
-            forward(sfd, pidfd);
-        if (p[0].revents & POLLIN)
+            forward(sfd, pid, pidfd);
+        if ((p[0].revents & POLLIN) && pidfd >= 0)
             return 0;
+        if (p[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(exit_fd, &si, sizeof(si)) > 0)
+                ;
+        }
     }
 }
 
-int md_exit_code(int pidfd, md_error *err)
+/* Without a terminal the container shares our stdio: only signals.
+ * Without a pidfd, mdrun being the parent, SIGCHLD is what wakes it: read
+ * from a signalfd of its own, blocked meanwhile (a SIGCHLD left pending is
+ * discarded when unblocked: its default action is to ignore it). */
+int md_wait_forwarding(int sfd, pid_t pid, int pidfd, md_error *err)
+{
+    if (pidfd >= 0)
+        return wait_loop(sfd, pid, pidfd, pidfd, err);
+    md_debug("waiting for process %d without a pidfd", (int)pid);
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    int rc;
+    md_autofd cfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (cfd < 0)
+        rc = md_fail(err, errno, "signalfd");
+    else
+        rc = wait_loop(sfd, pid, -1, cfd, err);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* Reaps pid, our child: waitid(2) needs no pidfd. */
+int md_exit_code(pid_t pid, md_error *err)
 {
     siginfo_t info;
     memset(&info, 0, sizeof(info));
-    while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0)
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED) < 0)
         if (errno != EINTR)
             return md_fail(err, errno, "wait for the container");
     if (info.si_code == CLD_EXITED)
@@ -89,6 +134,7 @@ int md_container_run(const struct md_create_opts *opts, bool detach, int *exit_c
     md_autofd pidfd = made.pidfd;
     md_autofd master = made.master;
     md_autofd sfd = -1;
+    bool reaped = false;
     if (rc == 0 && !detach) {
         sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0)
@@ -97,18 +143,23 @@ int md_container_run(const struct md_create_opts *opts, bool detach, int *exit_c
     if (rc == 0)
         rc = md_container_start(opts->root, opts->id, err);
     if (rc == 0 && !detach) {
-        if (master >= 0) {
+        if (master >= 0) { /* create refuses a relayed terminal without a pidfd */
             struct md_relay relay = {.master = master, .pidfd = pidfd, .signal_fd = sfd};
             rc = md_tty_relay(&relay, err);
         } else {
-            rc = md_wait_forwarding(sfd, pidfd, err);
+            rc = md_wait_forwarding(sfd, made.pid, pidfd, err);
         }
-        int code = md_exit_code(pidfd, err);
+        int code = md_exit_code(made.pid, err);
+        reaped = code >= 0;
         if (code < 0)
             rc = -1;
         else
             *exit_code = code;
     }
+    /* delete --force kills through a pidfd, which it may lack: the
+     * container's process is our child, ended here in either case. */
+    if (made.pid > 0 && rc < 0 && !reaped)
+        md_kill_and_reap(made.pid, pidfd);
     if (made.pid > 0 && (!detach || rc < 0)) {
         md_error del_err = {0};
         if (md_container_delete(opts->root, opts->id, true, &del_err) < 0)

@@ -590,16 +590,36 @@ static double ms_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* A user without a usable home (a service account, HOME=/nonexistent)
+ * still gets a cache of its own: /var/tmp/mdrun-UID/seccomp, which
+ * cache_open() uses only if that user owns it and no one else may write
+ * to it. */
+static int fallback_cache(md_error *why)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    if (geteuid() == 0 || (xdg && xdg[0] == '/'))
+        return -1; /* root has /var/cache; a chosen cache is that or none */
+    char path[64];
+    snprintf(path, sizeof(path), "/var/tmp/mdrun-%u/seccomp", (unsigned)geteuid());
+    md_debug("%s: trying %s", why->msg ? why->msg : "seccomp cache", path);
+    md_error_clear(why);
+    return cache_open(path, why);
+}
+
 /* The cache directory's fd, or -1 when there is none to use. */
 static int usable_cache(const char *cache_dir)
 {
     md_error why = {0};
     md_autofree char *dflt = NULL;
     int fd = -1;
-    if (!cache_dir && md_seccomp_cache_dir(&dflt, &why) == 0)
-        cache_dir = dflt;
-    if (cache_dir)
+    if (cache_dir) {
         fd = cache_open(cache_dir, &why);
+    } else {
+        if (md_seccomp_cache_dir(&dflt, &why) == 0)
+            fd = cache_open(dflt, &why);
+        if (fd < 0)
+            fd = fallback_cache(&why);
+    }
     if (fd < 0)
         md_debug("%s: compiling without a cache", why.msg ? why.msg : "seccomp cache");
     md_error_clear(&why);

@@ -42,7 +42,8 @@ struct md_seccomp_program {
  * error naming the JSON path under linux.seccomp. */
 int md_seccomp_compile(const md_seccomp *s, struct md_seccomp_program **out, md_error *err);
 
-/* The same through the cache in cache_dir (NULL: md_seccomp_cache_dir()).
+/* The same through the cache in cache_dir (NULL: md_seccomp_cache_dir(),
+ * or for a user whose home cannot hold it, /var/tmp/mdrun-UID/seccomp).
  * A cache that cannot be used (not ours, open to others, unwritable) is
  * skipped with a debug message; a corrupt entry is compiled again and
  * replaced. */

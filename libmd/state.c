@@ -27,6 +27,7 @@
 #include "json.h"
 #include "log.h"
 #include "state.h"
+#include "userns.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -53,27 +54,10 @@ static int refuse(md_error *err, int errnum, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- the root */
 
-/* The initial user namespace maps every uid to itself in one range. */
-static bool in_initial_userns(void)
-{
-    char buf[128];
-    md_autofd fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return true;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return true;
-    buf[n] = '\0';
-    unsigned long inside, outside, count;
-    char extra;
-    int fields = sscanf(buf, "%lu %lu %lu %c", &inside, &outside, &count, &extra);
-    return fields == 3 && inside == 0 && outside == 0 && count == 4294967295UL;
-}
-
 void md_state_root_env_current(struct md_root_env *env)
 {
     env->euid = geteuid();
-    env->in_userns = !in_initial_userns();
+    env->in_userns = !md_in_initial_userns();
     env->user = getenv("USER");
     env->xdg_runtime_dir = getenv("XDG_RUNTIME_DIR");
     env->system_root = "/run/mdrun";

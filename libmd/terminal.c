@@ -1,5 +1,6 @@
 /* terminal.c - the container's pseudo-terminal: opening it inside the
- * container, handing its master over --console-socket, and relaying it to
+ * container and making it the terminal of the init or of exec's process,
+ * handing its master over --console-socket, and relaying it to
  * the user's terminal for a foreground `run`. */
 #include "config.h"
 
@@ -25,6 +26,8 @@
 #include "fdpass.h"
 #include "fileio.h"
 #include "log.h"
+#include "rootfs.h"
+#include "sync.h"
 #include "terminal.h"
 
 #ifndef TIOCGPTPEER
@@ -92,6 +95,29 @@ int md_pty_attach(int slave, md_error *err)
     if (slave > 2)
         close(slave);
     return 0;
+}
+
+int md_terminal_setup(int sync_fd, const md_console_size *size, bool console, int *saved_stderr,
+                      md_error *err)
+{
+    if (saved_stderr)
+        *saved_stderr = -1;
+    int master = -1, slave = -1;
+    md_autofree char *slave_path = NULL;
+    if (md_pty_open(size, &master, &slave, &slave_path, err) < 0)
+        return -1;
+    md_autofd m = master;
+    md_autofd s = slave;
+    if ((console && md_rootfs_console(slave_path, err) < 0) ||
+        md_sync_send(sync_fd, MD_SYNC_CONSOLE, 0, slave_path, m, err) < 0)
+        return -1;
+    /* Our own warnings keep going to mdrun's stderr, not the terminal. */
+    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved >= 0)
+        md_log_set_stderr(saved);
+    if (saved_stderr)
+        *saved_stderr = saved;
+    return md_pty_attach(md_take_fd(&s), err);
 }
 
 /* ---- the console socket ---------------------------------------------- */

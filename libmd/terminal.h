@@ -21,6 +21,14 @@ int md_pty_open(const md_console_size *size, int *master, int *slave, char **sla
  * slave unless it is one of 0-2.  Fails when this process already leads a
  * process group (setsid: EPERM). */
 int md_pty_attach(int slave, md_error *err);
+/* The terminal set-up of a container process (the init, or exec's
+ * process), after it entered the container's root: md_pty_open(), the
+ * slave bound onto /dev/console when console is true, the master sent to
+ * mdrun over sync_fd (a console message), then md_pty_attach().  Our own
+ * warnings keep going to mdrun's stderr through a close-on-exec copy of
+ * it, stored in *saved_stderr when not NULL (-1 when none). */
+int md_terminal_setup(int sync_fd, const md_console_size *size, bool console, int *saved_stderr,
+                      md_error *err);
 
 /* Connect to the --console-socket (AF_UNIX, SOCK_STREAM, O_CLOEXEC).  A
  * path longer than sun_path is reached through its directory's fd. */

@@ -50,6 +50,22 @@ void md_idmaps_free(struct md_idmaps *maps)
 
 /* ------------------------------------------------------ subordinate ids */
 
+bool md_in_initial_userns(void)
+{
+    char buf[128];
+    md_autofd fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    unsigned long inside, outside, count;
+    char extra;
+    int fields = sscanf(buf, "%lu %lu %lu %c", &inside, &outside, &count, &extra);
+    return fields == 3 && inside == 0 && outside == 0 && count == 4294967295UL;
+}
+
 static bool owner_matches(const char *field, const char *name, uid_t uid)
 {
     if (name && strcmp(field, name) == 0)

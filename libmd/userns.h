@@ -29,6 +29,10 @@ struct md_id_caller {
 
 void md_id_caller_current(struct md_id_caller *caller);
 
+/* Whether we run in the host's user namespace, which maps every id to
+ * itself in one range (true too when /proc cannot tell). */
+bool md_in_initial_userns(void);
+
 /* Decide the maps: the config's linux.uidMappings/gidMappings when given,
  * else crun's default (the process's uid/gid to the caller's, every other
  * id from the caller's subordinate range).  Root writes any map directly;

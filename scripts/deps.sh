@@ -17,8 +17,9 @@ packages=(
     # rootless Podman's pause process)
     podman conmon catatonit
     # test-tools (bundles umoci unpacks; script(1) gives them a terminal)
-    # and test-containerd.sh (containerd's runc v2 shim driving mdrun)
-    umoci bsdutils containerd
+    # and test-containerd.sh (containerd's runc v2 shim driving mdrun; its
+    # rootless half runs containerd under rootlesskit)
+    umoci bsdutils containerd rootlesskit
     # the cgroup v2 and systemd tests' guest VM (tests/vm/): the emulator,
     # the kernel package's unpacking, and the systemd the guest boots
     qemu-system-x86 xz-utils systemd dbus dbus-user-session

@@ -17,7 +17,7 @@
 
 #include "integration/cgt.h"
 
-static void nap_ms(long ms)
+void cgt_nap_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -211,7 +211,7 @@ bool cgt_wait_file_is(const char *dir, const char *file, const char *want, unsig
         free(got);
         if (ok)
             return true;
-        nap_ms(50);
+        cgt_nap_ms(50);
     }
     return false;
 }
@@ -271,7 +271,7 @@ static void rm_tree(const char *dir)
         closedir(d);
     /* Killed processes leave their cgroup a moment after the signal. */
     for (int i = 0; i < 200 && rmdir(dir) < 0 && errno == EBUSY; i++)
-        nap_ms(10);
+        cgt_nap_ms(10);
 }
 
 void cgt_remove_tree(const char *dir)
@@ -302,7 +302,7 @@ static void run_quietly(char *const argv[])
     for (int i = 0; pid > 0 && i < 1000; i++) {
         if (waitpid(pid, &status, WNOHANG) == pid)
             return;
-        nap_ms(20);
+        cgt_nap_ms(20);
     }
     if (pid > 0) {
         kill(pid, SIGKILL);
@@ -369,6 +369,50 @@ void cgt_set_resources(md_spec *s, const char *json)
     l->resources = r;
 }
 
+const char *cgt_bundle(struct hx_ctx *c, const char *json, const char *script, char **shared)
+{
+    const char *b = ct_script_bundle(c, script, shared);
+    if (json) {
+        md_spec *s = hx_spec_load(b);
+        cgt_set_resources(s, json);
+        hx_spec_save(b, s);
+        md_spec_free(s);
+    }
+    return b;
+}
+
+void cgt_add_kmsg(const char *bundle)
+{
+    md_spec *s = hx_spec_load(bundle);
+    md_linux *l = ct_linux(s);
+    l->devices = realloc(l->devices, (l->n_devices + 1) * sizeof(*l->devices));
+    cr_assert(l->devices);
+    l->devices[l->n_devices++] = (md_device){.type = strdup("c"),
+                                             .path = strdup("/dev/kmsg"),
+                                             .has_major = true,
+                                             .major = 1,
+                                             .has_minor = true,
+                                             .minor = 11,
+                                             .has_file_mode = true,
+                                             .file_mode = 0644};
+    hx_spec_save(bundle, s);
+    md_spec_free(s);
+}
+
+int cgt_start(struct hx_ctx *c, const char *bundle, const char *id, const char *path)
+{
+    cgt_claim(c, id, path);
+    ct_create(c, bundle, id);
+    struct fx_result r = hx_mdrun(c, NULL, "start", id, NULL);
+    cr_assert_eq(r.status, 0, "start %s: %s", id, r.err);
+    fx_result_free(&r);
+    int pid = 0;
+    char *st = ct_status(c, id, &pid, NULL);
+    cr_assert(st && strcmp(st, "running") == 0 && pid > 0, "%s: status %s", id, st);
+    free(st);
+    return pid;
+}
+
 /* ------------------------------------------------------------ background */
 
 pid_t cgt_mdrun_bg(struct hx_ctx *c, const char *out_path, ...)
@@ -418,9 +462,39 @@ int cgt_wait_child(pid_t pid, unsigned secs)
         }
         if (r < 0)
             return -1;
-        nap_ms(20);
+        cgt_nap_ms(20);
     }
     return -1;
+}
+
+/* An awk that doubles a string until something stops it: busybox has no
+ * allocator, and this memory is the process's own (not page cache). */
+#define ALLOCATE "awk 'BEGIN { s = \"0123456789abcdef\"; while (1) s = s s }'"
+
+char *cgt_run_oom(struct hx_ctx *c, const char *json, const char *id, unsigned secs)
+{
+    char *shared;
+    const char *b = cgt_bundle(c, json, ALLOCATE "; echo $? > /shared/status", &shared);
+    cgt_claim(c, id, NULL);
+    ct_create(c, b, id);
+    char *events = fx_fmt("%s/events", c->dir);
+    pid_t ev = cgt_mdrun_bg(c, events, "events", "--interval", "10m", id, NULL);
+    /* Its first stats line says it is watching. */
+    char *first = ct_wait_file(events, secs);
+    cr_assert(first, "events printed nothing");
+    ct_ok("start", hx_mdrun(c, NULL, "start", id, NULL));
+    char *path = fx_fmt("%s/status", shared);
+    char *status = ct_wait_file(path, 2 * secs);
+    cr_expect_str_eq(status ? status : "(nothing)", "137\n", "the allocator was not SIGKILLed");
+    cr_expect_eq(cgt_wait_child(ev, 2 * secs), 0, "events did not end with the container");
+    char *text = ct_read(events);
+    cr_expect_geq(cgt_count_events(text, "oom", id), 1, "no oom event: %s", text);
+    free(status);
+    free(path);
+    free(first);
+    free(events);
+    free(shared);
+    return text;
 }
 
 /* ------------------------------------------------------------------ JSON */

@@ -49,11 +49,27 @@ void cgt_remove_tree(const char *dir);
 
 /* Replace linux.resources with the object in json (which must parse). */
 void cgt_set_resources(md_spec *s, const char *json);
+/* A ct_script_bundle() with linux.resources from json (NULL: as `mdrun
+ * spec` wrote them).  The spec is saved; edit more with hx_spec_load. */
+const char *cgt_bundle(struct hx_ctx *c, const char *json, const char *script, char **shared);
+/* Add /dev/kmsg (c 1:11, mode 0644) to linux.devices of the bundle's
+ * config, for the device rules to allow or deny. */
+void cgt_add_kmsg(const char *bundle);
+/* Claim id and path (cgt_claim), create and start the container, which
+ * must then be running: its pid. */
+int cgt_start(struct hx_ctx *c, const char *bundle, const char *id, const char *path);
 
 /* Start `mdrun --root c->root ARGS...` (NULL-terminated) as root in the
  * background, its stdout in out_path and its stderr in out_path.err;
  * killed at exit when still running. */
 pid_t cgt_mdrun_bg(struct hx_ctx *c, const char *out_path, ...) __attribute__((sentinel));
+/* The OOM killer at work: container id allocates without end under the
+ * limits of json (linux.resources), watched by `mdrun events` (started
+ * within secs) from before start.  The allocator must be SIGKILLed, and
+ * events report an oom event and end with the container, within 2 * secs
+ * each.  Returns what events printed (caller frees); the container is
+ * left to delete. */
+char *cgt_run_oom(struct hx_ctx *c, const char *json, const char *id, unsigned secs);
 /* Wait up to secs for a child started by cgt_mdrun_bg to exit: its exit code
  * (128 + signal), or -1 when it is still running. */
 int cgt_wait_child(pid_t pid, unsigned secs);
@@ -76,6 +92,9 @@ uint64_t cgt_cpu_ticks(pid_t pid);
 char cgt_proc_state(pid_t pid);
 /* Wait up to secs for dir/file to read want. */
 bool cgt_wait_file_is(const char *dir, const char *file, const char *want, unsigned secs);
+
+/* Sleep ms milliseconds. */
+void cgt_nap_ms(long ms);
 
 /* Whether /sys/fs/cgroup is a pure cgroup v2 mount. */
 bool cgt_pure_v2(void);

@@ -29,6 +29,21 @@ const char *ct_bundle(struct hx_ctx *c, unsigned flags)
     return bundle;
 }
 
+const char *ct_script_bundle(struct hx_ctx *c, const char *script, char **shared)
+{
+    const char *b = ct_bundle(c, 0);
+    md_spec *s = hx_spec_load(b);
+    if (shared) {
+        char *name = fx_fmt("shared%zu", c->n_bundles);
+        *shared = ct_shared_dir(c, s, name);
+        free(name);
+    }
+    hx_spec_set_args(s, "sh", "-c", script, NULL);
+    hx_spec_save(b, s);
+    md_spec_free(s);
+    return b;
+}
+
 /* ---------------------------------------------------------- config edits */
 
 static void push_all(char ***v, size_t *n, va_list ap)
@@ -185,6 +200,18 @@ char *ct_status(struct hx_ctx *c, const char *id, int *pid, char **why)
     return status;
 }
 
+int ct_expect_status(struct hx_ctx *c, const char *id, const char *want)
+{
+    int pid = 0;
+    char *why = NULL;
+    char *status = ct_status(c, id, &pid, &why);
+    cr_expect(status && strcmp(status, want) == 0, "state %s: status %s, want %s (%s)", id,
+              status ? status : "(none)", want, why ? why : "");
+    free(status);
+    free(why);
+    return pid;
+}
+
 /* Containers to kill at exit: pid and start time (not another process
  * that got the pid later). */
 static struct {
@@ -292,6 +319,23 @@ struct fx_result ct_run(struct hx_ctx *c, const char *bundle, ...)
     return ct_run_bundle(c, bundle);
 }
 
+void ct_save_script(const char *bundle, md_spec *s, const char *script)
+{
+    hx_spec_set_args(s, "sh", "-c", script, NULL);
+    s->process->terminal = false;
+    hx_spec_save(bundle, s);
+    md_spec_free(s);
+}
+
+char *ct_run_script(struct hx_ctx *c, const char *bundle, md_spec *s, const char *script)
+{
+    ct_save_script(bundle, s, script);
+    struct fx_result r = ct_run_bundle(c, bundle);
+    cr_assert_eq(r.status, 0, "mdrun run: exit %d; stderr: %s; stdout: %s", r.status, r.err, r.out);
+    free(r.err);
+    return r.out;
+}
+
 void ct_expect_error(const struct fx_result *r, const char *what, const char *needle)
 {
     cr_expect_eq(r->status, 1, "%s: exit status %d, want 1; stderr: %s", what, r->status, r->err);
@@ -305,6 +349,12 @@ void ct_expect_ok(const struct fx_result *r, const char *what)
 {
     cr_expect_eq(r->status, 0, "%s: exit status %d; stderr: %s; stdout: %s", what, r->status,
                  r->err, r->out);
+}
+
+void ct_ok(const char *what, struct fx_result r)
+{
+    ct_expect_ok(&r, what);
+    fx_result_free(&r);
 }
 
 /* ------------------------------------------------------------- waiting */
@@ -329,6 +379,21 @@ char *ct_read(const char *path)
         return strdup("");
     }
     return text;
+}
+
+bool ct_has_line(const char *text, const char *line)
+{
+    size_t len = strlen(line);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, line, len) == 0 && (p[len] == '\n' || p[len] == '\0'))
+            return true;
+    return false;
+}
+
+bool ct_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
 }
 
 char *ct_wait_file(const char *path, unsigned secs)

@@ -1,8 +1,10 @@
 /* residue.c - counting what containers could leave behind (residue.h). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,134 @@ size_t rs_cgroup_dirs(const char *prefix, char **first)
     else
         free(walk.first);
     return walk.count;
+}
+
+/* The hierarchies' mount points: the root on pure v2, else each directory
+ * under it (the cpu -> cpu,cpuacct symlinks skipped); NULL-terminated,
+ * caller frees each and the array. */
+static char **hierarchies(void)
+{
+    char **out = calloc(64, sizeof(*out));
+    size_t n = 0;
+    struct statfs sfs;
+    if (statfs(CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
+        out[n++] = strdup(CGROUP_ROOT);
+        return out;
+    }
+    DIR *d = opendir(CGROUP_ROOT);
+    struct dirent *e;
+    while (d && n < 63 && (e = readdir(d)) != NULL) {
+        char *path = fx_fmt(CGROUP_ROOT "/%s", e->d_name);
+        struct stat st;
+        if (e->d_name[0] != '.' && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            out[n++] = path;
+        else
+            free(path);
+    }
+    if (d)
+        closedir(d);
+    return out;
+}
+
+/* Kill what is in dir and below, and remove them, deepest first. */
+static void remove_cgroup_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+            char *sub = fx_fmt("%s/%s", dir, e->d_name);
+            remove_cgroup_tree(sub);
+            free(sub);
+        }
+    }
+    if (d)
+        closedir(d);
+    for (int i = 0; i < 200 && rmdir(dir) < 0 && errno == EBUSY; i++) {
+        char *procs = fx_fmt("%s/cgroup.procs", dir);
+        FILE *f = fopen(procs, "re");
+        int pid;
+        while (f && fscanf(f, "%d", &pid) == 1)
+            kill(pid, SIGKILL);
+        if (f)
+            fclose(f);
+        free(procs);
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+}
+
+static char *delegated[8];
+
+static void undelegate_all(void)
+{
+    char **hs = hierarchies();
+    for (size_t i = 0; i < sizeof(delegated) / sizeof(delegated[0]) && delegated[i]; i++) {
+        for (char **h = hs; *h; h++) {
+            char *dir = fx_fmt("%s/%s", *h, delegated[i]);
+            remove_cgroup_tree(dir);
+            free(dir);
+        }
+        free(delegated[i]);
+        delegated[i] = NULL;
+    }
+    for (char **h = hs; *h; h++)
+        free(*h);
+    free(hs);
+}
+
+/* A new cpuset cgroup has no cpus and no mems: give it the parent's. */
+static void cpuset_from(const char *parent, const char *dir)
+{
+    static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+    for (size_t i = 0; i < 2; i++) {
+        char *from = fx_fmt("%s/%s", parent, files[i]), *to = fx_fmt("%s/%s", dir, files[i]);
+        char buf[4096];
+        int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CLOEXEC);
+        ssize_t n = in >= 0 ? read(in, buf, sizeof(buf)) : -1;
+        if (n > 0 && out >= 0 && write(out, buf, (size_t)n) < 0)
+            fprintf(stderr, "residue: %s: %s\n", to, strerror(errno));
+        if (in >= 0)
+            close(in);
+        if (out >= 0)
+            close(out);
+        free(from);
+        free(to);
+    }
+}
+
+bool rs_cgroup_delegate(const char *name, uid_t uid, gid_t gid)
+{
+    size_t slot = 0;
+    while (slot < sizeof(delegated) / sizeof(delegated[0]) && delegated[slot])
+        slot++;
+    if (slot == sizeof(delegated) / sizeof(delegated[0])) {
+        errno = ENOSPC;
+        return false;
+    }
+    if (slot == 0)
+        atexit(undelegate_all);
+    delegated[slot] = strdup(name);
+    char **hs = hierarchies();
+    bool ok = hs[0] != NULL;
+    for (char **h = hs; ok && *h; h++) {
+        char *dir = fx_fmt("%s/%s", *h, name);
+        char *procs = fx_fmt("%s/cgroup.procs", dir), *tasks = fx_fmt("%s/tasks", dir);
+        char *cpus = fx_fmt("%s/cpuset.cpus", dir);
+        ok = (mkdir(dir, 0755) == 0 || errno == EEXIST) && chown(dir, uid, gid) == 0 &&
+             chown(procs, uid, gid) == 0 && (chown(tasks, uid, gid) == 0 || errno == ENOENT);
+        if (ok && access(cpus, F_OK) == 0)
+            cpuset_from(*h, dir);
+        free(dir);
+        free(procs);
+        free(tasks);
+        free(cpus);
+    }
+    int saved = errno;
+    for (char **h = hs; *h; h++)
+        free(*h);
+    free(hs);
+    errno = saved;
+    return ok;
 }
 
 /* The whole of /proc/PID/name (NUL bytes kept); NULL when unreadable. */

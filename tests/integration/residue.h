@@ -25,6 +25,15 @@ size_t rs_mounts_with(const char *needle, char **first);
  * the first one's path in *first when not NULL (caller frees). */
 size_t rs_cgroup_dirs(const char *prefix, char **first);
 
+/* Give uid:gid a cgroup of its own, named name, right below the root of
+ * every hierarchy under /sys/fs/cgroup (the directory and its
+ * cgroup.procs and tasks chowned, as a delegation does; a v1 cpuset one
+ * gets the root's cpus and mems), so that an unprivileged mdrun can make
+ * the container's cgroup in it (linux.cgroupsPath "/name/...").  Removed
+ * with what is below it when the process exits.  false (errno set) when
+ * a hierarchy refuses. */
+bool rs_cgroup_delegate(const char *name, uid_t uid, gid_t gid);
+
 /* Live processes (not zombies), other than this one, whose command line
  * or environment contains needle; the first one's pid in *first. */
 size_t rs_procs_with(const char *needle, pid_t *first);

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "cgroup-internal.h"
-#include "integration/harness.h"
+#include "integration/cgt.h"
 
 #define CG "/sys/fs/cgroup"
 
@@ -78,53 +78,6 @@ static char *dir_in(const char *name, const char *path)
     return dir;
 }
 
-static void kill_tree(const char *dir)
-{
-    char *state = fx_fmt("%s/freezer.state", dir);
-    FILE *f = fopen(state, "w");
-    if (f) {
-        fputs("THAWED", f);
-        fclose(f);
-    }
-    free(state);
-    char *procs = fx_fmt("%s/cgroup.procs", dir);
-    f = fopen(procs, "r");
-    int pid;
-    while (f && fscanf(f, "%d", &pid) == 1)
-        kill(pid, SIGKILL);
-    if (f)
-        fclose(f);
-    free(procs);
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_type == DT_DIR && e->d_name[0] != '.') {
-            char *sub = fx_fmt("%s/%s", dir, e->d_name);
-            kill_tree(sub);
-            free(sub);
-        }
-    }
-    if (d)
-        closedir(d);
-}
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_type == DT_DIR && e->d_name[0] != '.') {
-            char *sub = fx_fmt("%s/%s", dir, e->d_name);
-            rm_tree(sub);
-            free(sub);
-        }
-    }
-    if (d)
-        closedir(d);
-    for (int i = 0; i < 200 && rmdir(dir) < 0 && errno == EBUSY; i++)
-        usleep(10000);
-}
-
 /* Calls fn on CG/<hierarchy> for every hierarchy directory. */
 static void each_hierarchy(void (*fn)(const char *name, void *arg), void *arg)
 {
@@ -146,13 +99,7 @@ static void clean_one(const char *name, void *arg)
     (void)arg;
     for (size_t i = 0; i < n_made; i++) {
         char *dir = dir_in(name, made[i]);
-        kill_tree(dir);
-        free(dir);
-    }
-    usleep(20000);
-    for (size_t i = 0; i < n_made; i++) {
-        char *dir = dir_in(name, made[i]);
-        rm_tree(dir);
+        cgt_remove_tree(dir);
         free(dir);
     }
 }
@@ -920,50 +867,44 @@ static int open_kmsg(void *arg)
     return open("/dev/kmsg", O_WRONLY) < 0 && errno == EPERM ? 0 : 2;
 }
 
-Test(cgroup_v1, device_rules_apply_in_order)
+/* A rule for /dev/kmsg (c 1:11). */
+static md_device_rule kmsg_rule(bool allow, const char *access)
 {
-    require_v1_root();
-    md_device_rule rules[] = {
-        {.allow = false, .access = (char *)"rwm"},
-        {.allow = true,
-         .type = (char *)"c",
-         .has_major = true,
-         .major = 1,
-         .has_minor = true,
-         .minor = 11,
-         .access = (char *)"rw"},
-        {.allow = false,
-         .type = (char *)"c",
-         .has_major = true,
-         .major = 1,
-         .has_minor = true,
-         .minor = 11,
-         .access = (char *)"w"},
-    };
-    md_resources res = {.devices = rules, .n_devices = 3};
+    return (md_device_rule){.allow = allow,
+                            .type = (char *)"c",
+                            .has_major = true,
+                            .major = 1,
+                            .has_minor = true,
+                            .minor = 11,
+                            .access = (char *)access};
+}
+
+/* Under rules, a process may read /dev/kmsg but not write it. */
+static void expect_kmsg_read_only(md_device_rule *rules, size_t n)
+{
+    md_resources res = {.devices = rules, .n_devices = n};
     struct md_cgroup *cg = make(&res);
     struct kid k = spawn_in(cg, open_kmsg, NULL);
     cr_expect_eq(kid_wait(&k), 0, "1: read refused, 2: write allowed");
     destroy(cg);
 }
 
-Test(cgroup_v1, device_rules_start_from_deny_all)
+Test(cgroup_v1, device_rules_apply_in_order)
 {
     require_v1_root();
     md_device_rule rules[] = {
-        {.allow = true,
-         .type = (char *)"c",
-         .has_major = true,
-         .major = 1,
-         .has_minor = true,
-         .minor = 11,
-         .access = (char *)"r"},
+        {.allow = false, .access = (char *)"rwm"},
+        kmsg_rule(true, "rw"),
+        kmsg_rule(false, "w"),
     };
-    md_resources res = {.devices = rules, .n_devices = 1};
-    struct md_cgroup *cg = make(&res);
-    struct kid k = spawn_in(cg, open_kmsg, NULL);
-    cr_expect_eq(kid_wait(&k), 0, "1: read refused, 2: write allowed");
-    destroy(cg);
+    expect_kmsg_read_only(rules, 3);
+}
+
+Test(cgroup_v1, device_rules_start_from_deny_all)
+{
+    require_v1_root();
+    md_device_rule rules[] = {kmsg_rule(true, "r")};
+    expect_kmsg_read_only(rules, 1);
 }
 
 Test(cgroup_v1, no_device_rules_leave_devices_alone)

@@ -287,54 +287,48 @@ CT_BOTH(hooks, create_runtime_timeout)
     create_fails_by_hook(who, "createRuntime", true);
 }
 
-/* A failed poststart hook fails start and stops the container. */
-CT_BOTH(hooks, failing_poststart)
+/* A failing hook of kind run by start (poststart or startContainer):
+ * the container does not run on; a poststart hook fails start itself, a
+ * startContainer one fails before the program runs. */
+static void start_fails_by_hook(enum hx_who who, const char *kind)
 {
     struct hx_ctx *c = hx_ctx_new(who);
     struct hooked h = hooked_bundle(c);
+    bool poststart = strcmp(kind, "poststart") == 0;
     md_spec *s = hx_spec_load(h.bundle);
     md_hooks *k = ct_hooks(s);
-    ct_add_hook(&k->poststart, &k->n_poststart, "/bin/sh", "sh", "-c", "exit 4", NULL);
+    ct_add_hook(poststart ? &k->poststart : &k->start_container,
+                poststart ? &k->n_poststart : &k->n_start_container, "/bin/sh", "sh", "-c",
+                "exit 4", NULL);
     hx_spec_save(h.bundle, s);
     md_spec_free(s);
-    char *id = hx_id("poststart");
+    char *id = hx_id("starthook");
     ct_create(c, h.bundle, id);
     int pid = 0;
     free(ct_status(c, id, &pid, NULL));
     struct fx_result r = hx_mdrun(c, NULL, "start", id, NULL);
-    ct_expect_error(&r, "start with a failing poststart hook", "poststart hook");
+    if (poststart)
+        ct_expect_error(&r, "start with a failing poststart hook", "poststart hook");
     fx_result_free(&r);
-    cr_expect(ct_wait_dead(pid, 10), "the container runs on after its poststart hook failed");
+    cr_expect(ct_wait_dead(pid, 10), "the container runs on after its %s hook failed", kind);
+    char *program = fx_fmt("%s/program", h.dir);
+    if (!poststart)
+        cr_expect(access(program, F_OK) != 0, "the program ran after startContainer failed");
+    free(program);
     ct_delete(c, id);
     hx_assert_clean(c);
     free(id);
     free_hooked(&h);
 }
 
-/* A failed startContainer hook: the program never runs. */
+CT_BOTH(hooks, failing_poststart)
+{
+    start_fails_by_hook(who, "poststart");
+}
+
 CT_BOTH(hooks, failing_start_container)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    struct hooked h = hooked_bundle(c);
-    md_spec *s = hx_spec_load(h.bundle);
-    md_hooks *k = ct_hooks(s);
-    ct_add_hook(&k->start_container, &k->n_start_container, "/bin/sh", "sh", "-c", "exit 5", NULL);
-    hx_spec_save(h.bundle, s);
-    md_spec_free(s);
-    char *id = hx_id("startc");
-    ct_create(c, h.bundle, id);
-    int pid = 0;
-    free(ct_status(c, id, &pid, NULL));
-    struct fx_result r = hx_mdrun(c, NULL, "start", id, NULL);
-    fx_result_free(&r);
-    cr_expect(ct_wait_dead(pid, 10), "the container runs on after startContainer failed");
-    char *program = fx_fmt("%s/program", h.dir);
-    cr_expect(access(program, F_OK) != 0, "the program ran after startContainer failed");
-    free(program);
-    ct_delete(c, id);
-    hx_assert_clean(c);
-    free(id);
-    free_hooked(&h);
+    start_fails_by_hook(who, "startContainer");
 }
 
 /* A failed poststop hook is only a warning: delete succeeds, the next

@@ -800,6 +800,40 @@ CT_BOTH(seccomp, compiled_programs_are_cached)
     hx_assert_clean(c);
 }
 
+/* A user whose home cannot hold a cache (a service account with
+ * HOME=/nonexistent, as the test user has) caches in
+ * /var/tmp/mdrun-UID/seccomp: the second run loads the program. */
+Test(seccomp, homeless_user_caches_in_var_tmp)
+{
+    struct hx_ctx *c = hx_ctx_new(HX_USER);
+    const char *b = ct_bundle(c, 0);
+    set_profile(b, DENY_MKDIR("38"));
+    hx_bundle_set_args(b, "mkdir", "/tmp/new", NULL);
+    char *top = fx_fmt("/var/tmp/mdrun-%u", (unsigned)c->uid);
+    char *dir = fx_fmt("%s/seccomp", top);
+    struct stat st;
+    bool existed = stat(top, &st) == 0;
+    const char *env[] = {"HOME=/nonexistent", NULL};
+    for (int i = 0; i < 2; i++) {
+        char *id = hx_id("homeless");
+        const char *argv[] = {hx_mdrun_bin(), "--root", c->root, "--log-level", "debug", "run",
+                              "--bundle",     b,        id,      NULL};
+        struct fx_result r = hx_run(c, &(struct hx_cmd){.env = env}, argv);
+        expect_denied_mkdir(&r, "Function not implemented", i ? "second run" : "first run");
+        expect_err(&r, i ? "from the cache" : "compiled", i ? "second run" : "first run");
+        fx_result_free(&r);
+        free(id);
+    }
+    cr_assert(stat(dir, &st) == 0, "no cache in %s", dir);
+    cr_expect(st.st_uid == c->uid && (st.st_mode & 07777) == 0700, "%s: uid %u mode %o", dir,
+              (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+    if (!existed)
+        fx_rmtree(top);
+    free(dir);
+    free(top);
+    hx_assert_clean(c);
+}
+
 /* A cache directory others may write to could choose our filters: it is
  * not used, and the container runs all the same. */
 CT_BOTH(seccomp, cache_open_to_others_not_used)

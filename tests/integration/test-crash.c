@@ -12,7 +12,9 @@
  * after it, or frees exactly that many bytes of the pipe and waits for the
  * next write.  Reading another process's syscall and memory needs root
  * (or the same user and a dumpable mdrun), so the test runs as root and
- * makes mdrun run as the test user for the _user variants. */
+ * makes mdrun run as the test user for the _user variants.  Rootless
+ * mdrun makes a cgroup only where it was given one: for the stage that
+ * needs one, the test delegates a cgroup to the user (residue.c). */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -250,6 +252,8 @@ struct stage {
                               runs `mdrun spec --rootless`'s config */
     const char *or_status; /* the init works on meanwhile without waiting for
                               mdrun, and may reach this status first */
+    bool made_cgroup;      /* killed with a cgroup directory made: the user's
+                              mdrun gets a delegated cgroup to make it in */
 };
 
 static bool is_status(const char *got, const struct stage *stage)
@@ -271,14 +275,27 @@ static void crash_at(enum hx_who who, const struct stage *stage)
     char *mark = fx_fmt("MDRUN_TEST_MARK=%s", c->dir);
     hx_spec_set_args(s, "sleep", "1000", NULL);
     hx_spec_set_env(s, "PATH=/bin", mark, NULL);
+    char *id = hx_id("crash");
+    if (stage->made_cgroup && who == HX_USER) {
+        char *name = fx_fmt("deleg-%s", id); /* not named like the container */
+        cr_assert(rs_cgroup_delegate(name, c->uid, c->gid), "delegate a cgroup to %s: %s",
+                  HX_TEST_USER, strerror(errno));
+        cr_assert(s->linux_, "no linux object in the config");
+        free(s->linux_->cgroups_path);
+        s->linux_->cgroups_path = fx_fmt("/%s/%s", name, id);
+        free(name);
+    }
     hx_spec_save(b, s);
     md_spec_free(s);
-    char *id = hx_id("crash");
     size_t fds_before = rs_fd_count();
 
     struct victim v = {.c = c, .bundle = b, .id = id, .pipe = -1};
     char *seen = NULL;
     bool hit = kill_create_at(&v, stage->marker, &seen);
+    if (!hit) { /* a whole container, which the test must not leave behind */
+        struct fx_result gone = hx_mdrun(c, NULL, "delete", "--force", id, NULL);
+        fx_result_free(&gone);
+    }
     cr_assert(hit, "create never logged \"%s\" (exit %d: %s); its log:\n%s", stage->marker,
               v.result.status, v.result.err, seen);
     cr_expect_eq(v.result.status, 128 + SIGKILL, "create was not killed: exit %d: %s",
@@ -310,6 +327,8 @@ static void crash_at(enum hx_who who, const struct stage *stage)
     free(listed);
     free(state);
     free(why);
+    if (stage->made_cgroup)
+        cr_expect_gt(rs_cgroup_dirs(id, NULL), 0, "the killed create left no cgroup to delete");
 
     struct fx_result r = hx_mdrun(c, NULL, "delete", "--force", id, NULL);
     cr_expect_eq(r.status, 0, "delete --force after a killed create: exit %d: %s", r.status, r.err);
@@ -346,25 +365,29 @@ TestSuite(crash);
         crash_at(who, &name##_stage);                       \
     }
 
-/* Before anything exists (main's sealed re-execution). */
-CRASH_AT(before_anything, "re-executing from a sealed copy", NULL, false, NULL)
+/* Before anything exists (main's protection of the binary: "re-executing
+ * from ..." for root, "... no re-execution" for a user). */
+CRASH_AT(before_anything, "re-execut", NULL, false, NULL, false)
 /* The state directory with config.json and exec.fifo, no record. */
-CRASH_AT(state_dir, "create: state directory ready", "stopped", false, NULL)
+CRASH_AT(state_dir, "create: state directory ready", "stopped", false, NULL, false)
+/* The container's cgroup directory made in the first hierarchy (on v1 the
+ * others not yet), recorded only as planned: delete removes what exists. */
+CRASH_AT(cgroup_made, "cgroup: made", "stopped", false, NULL, true)
 /* The cgroup made (as root) and recorded. */
-CRASH_AT(cgroup, "create: cgroup recorded", "stopped", false, NULL)
+CRASH_AT(cgroup, "create: cgroup recorded", "stopped", false, NULL, false)
 /* The container process forked, in the cgroup, before its namespaces. */
-CRASH_AT(forked, "create: container process", "stopped", false, NULL)
+CRASH_AT(forked, "create: container process", "stopped", false, NULL, false)
 /* Its user namespace mapped. */
-CRASH_AT(mapped, "create: id maps written", "stopped", true, NULL)
+CRASH_AT(mapped, "create: id maps written", "stopped", true, NULL, false)
 /* The init in all its namespaces, its pid known but not yet recorded. */
-CRASH_AT(namespaces, "in its namespaces", "stopped", false, NULL)
+CRASH_AT(namespaces, "in its namespaces", "stopped", false, NULL, false)
 /* The init recorded. */
-CRASH_AT(recorded, "create: recorded init", "stopped", false, NULL)
+CRASH_AT(recorded, "create: recorded init", "stopped", false, NULL, false)
 /* The init building the root filesystem: it may finish, report created
  * and stop dying with mdrun before the kill lands (a slow mdrun, as under
  * the sanitizers), which is a whole created container. */
-CRASH_AT(building, "create: setup sent", "stopped", false, "created")
+CRASH_AT(building, "create: setup sent", "stopped", false, "created", false)
 /* The init created and waiting for start: it outlives mdrun now. */
-CRASH_AT(created, "create: the init reports created", "created", false, NULL)
+CRASH_AT(created, "create: the init reports created", "created", false, NULL, false)
 /* Everything written; only the exit left. */
-CRASH_AT(done, "create: done", "created", false, NULL)
+CRASH_AT(done, "create: done", "created", false, NULL, false)

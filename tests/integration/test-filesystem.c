@@ -9,8 +9,6 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,56 +17,14 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "integration/harness.h"
+#include "integration/ct.h"
 
 /* ------------------------------------------------------------- helpers */
-
-#define BOTH(suite, name)              \
-    static void name(enum hx_who who); \
-    Test(suite, name##_root)           \
-    {                                  \
-        name(HX_ROOT);                 \
-    }                                  \
-    Test(suite, name##_user)           \
-    {                                  \
-        name(HX_USER);                 \
-    }                                  \
-    static void name(enum hx_who who)
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static md_linux *linux_of(md_spec *s)
-{
-    if (!s->linux_) {
-        s->linux_ = calloc(1, sizeof(*s->linux_));
-        cr_assert(s->linux_);
-    }
-    return s->linux_;
-}
-
-/* Append a mount; the options end with NULL. */
-static void add_mount(md_spec *s, const char *dest, const char *type, const char *source, ...)
-{
-    s->mounts = realloc(s->mounts, (s->n_mounts + 1) * sizeof(*s->mounts));
-    cr_assert(s->mounts);
-    md_mount *m = &s->mounts[s->n_mounts++];
-    *m = (md_mount){
-        .destination = strdup(dest), .type = dup_or_null(type), .source = dup_or_null(source)};
-    va_list ap;
-    va_start(ap, source);
-    const char *opt;
-    while ((opt = va_arg(ap, const char *)) != NULL)
-        cr_assert(md_strv_push(&m->options, &m->n_options, opt) == 0);
-    va_end(ap);
-}
 
 static void add_device(md_spec *s, const char *path, const char *type, int64_t major, int64_t minor,
                        uint32_t mode, uint32_t uid, uint32_t gid)
 {
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     l->devices = realloc(l->devices, (l->n_devices + 1) * sizeof(*l->devices));
     cr_assert(l->devices);
     l->devices[l->n_devices++] = (md_device){.type = strdup(type),
@@ -83,47 +39,6 @@ static void add_device(md_spec *s, const char *path, const char *type, int64_t m
                                              .uid = uid,
                                              .has_gid = true,
                                              .gid = gid};
-}
-
-static const char *bundle_for(struct hx_ctx *c)
-{
-    return hx_bundle_new(c, c->who == HX_USER ? HX_BUNDLE_ROOTLESS : 0);
-}
-
-static void save_script(const char *bundle, md_spec *s, const char *script)
-{
-    hx_spec_set_args(s, "sh", "-c", script, NULL);
-    s->process->terminal = false;
-    hx_spec_save(bundle, s);
-    md_spec_free(s);
-}
-
-static struct fx_result run_ctr(struct hx_ctx *c, const char *bundle, const char *extra)
-{
-    char *id = hx_id("fs");
-    struct fx_result r = extra ? hx_mdrun(c, NULL, "run", extra, "--bundle", bundle, id, NULL)
-                               : hx_mdrun(c, NULL, "run", "--bundle", bundle, id, NULL);
-    free(id);
-    return r;
-}
-
-/* Run s with sh -c script, expecting success; returns stdout. */
-static char *run_ok(struct hx_ctx *c, const char *bundle, md_spec *s, const char *script)
-{
-    save_script(bundle, s, script);
-    struct fx_result r = run_ctr(c, bundle, NULL);
-    cr_assert_eq(r.status, 0, "mdrun run: exit %d; stderr: %s; stdout: %s", r.status, r.err, r.out);
-    free(r.err);
-    return r.out;
-}
-
-static bool line_is(const char *out, const char *line)
-{
-    size_t len = strlen(line);
-    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, line, len) == 0 && (p[len] == '\n' || p[len] == '\0'))
-            return true;
-    return false;
 }
 
 /* From /proc/mounts text: the options of the last mount at dest ("" when
@@ -156,70 +71,10 @@ static bool has_opt(const char *opts, const char *opt)
     return false;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return NULL;
-    char *text = NULL;
-    size_t len = 0;
-    if (getdelim(&text, &len, '\0', f) < 0 && !text)
-        text = strdup("");
-    fclose(f);
-    return text;
-}
-
-/* A directory on the host that any container user may write in. */
-static char *host_dir(struct hx_ctx *c, const char *name)
-{
-    char *dir = fx_fmt("%s/%s", c->dir, name);
-    cr_assert(mkdir(dir, 0777) == 0 && chmod(dir, 0777) == 0, "mkdir %s", dir);
-    cr_assert(chown(dir, c->uid, c->gid) == 0);
-    return dir;
-}
-
 static void write_owned(struct hx_ctx *c, const char *path, const char *text)
 {
     fx_write(path, text);
     cr_assert(chown(path, c->uid, c->gid) == 0);
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-/* Container inits this test created, killed at exit even when an
- * assertion ends the test before its delete. */
-static pid_t created[4];
-
-static void kill_created(void)
-{
-    for (size_t i = 0; i < sizeof(created) / sizeof(created[0]); i++)
-        if (created[i] > 0)
-            kill(created[i], SIGKILL);
-}
-
-/* `mdrun create`, which must succeed; the init is tracked. */
-static void create_ctr(struct hx_ctx *c, const char *bundle, const char *id)
-{
-    struct fx_result r = hx_mdrun(c, NULL, "create", "--bundle", bundle, id, NULL);
-    cr_assert_eq(r.status, 0, "create %s: exit %d: %s", id, r.status, r.err);
-    fx_result_free(&r);
-    r = hx_mdrun(c, NULL, "state", id, NULL);
-    const char *pid = strstr(r.out, "\"pid\":");
-    cr_assert(pid, "state %s: %s %s", id, r.out, r.err);
-    static bool registered;
-    if (!registered)
-        atexit(kill_created);
-    registered = true;
-    for (size_t i = 0; i < sizeof(created) / sizeof(created[0]); i++)
-        if (created[i] <= 0) {
-            created[i] = (pid_t)atoi(pid + strlen("\"pid\":"));
-            break;
-        }
-    fx_result_free(&r);
 }
 
 /* ------------------------------------------------------------- root */
@@ -229,57 +84,57 @@ TestSuite(rootfs);
 static void root_path(enum hx_who who, bool absolute)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     if (absolute) {
         free(s->root->path);
         s->root->path = hx_bundle_file(bundle, "rootfs");
     }
-    char *out = run_ok(c, bundle, s, "echo host=$(cat /etc/hostname); ls /");
-    cr_expect(line_is(out, "host=mdrun-test"), "not the bundle's rootfs: %s", out);
-    cr_expect(line_is(out, "bin") && !line_is(out, "work"), "/ of the container: %s", out);
+    char *out = ct_run_script(c, bundle, s, "echo host=$(cat /etc/hostname); ls /");
+    cr_expect(ct_has_line(out, "host=mdrun-test"), "not the bundle's rootfs: %s", out);
+    cr_expect(ct_has_line(out, "bin") && !ct_has_line(out, "work"), "/ of the container: %s", out);
     free(out);
     hx_assert_clean(c);
 }
 
-BOTH(rootfs, path_relative)
+CT_BOTH(rootfs, path_relative)
 {
     root_path(who, false);
 }
 
-BOTH(rootfs, path_absolute)
+CT_BOTH(rootfs, path_absolute)
 {
     root_path(who, true);
 }
 
 /* A read-only root refuses writes; a tmpfs mounted on it does not. */
-BOTH(rootfs, readonly)
+CT_BOTH(rootfs, readonly)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     s->root->readonly = true;
-    add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
+    ct_add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
     char *out =
-        run_ok(c, bundle, s, "touch /made 2>&1; echo rc=$?; touch /tmp/made && echo tmp=ok");
+        ct_run_script(c, bundle, s, "touch /made 2>&1; echo rc=$?; touch /tmp/made && echo tmp=ok");
     cr_expect(strstr(out, "Read-only file system"), "no EROFS: %s", out);
-    cr_expect(!line_is(out, "rc=0"), "touch / succeeded: %s", out);
-    cr_expect(line_is(out, "tmp=ok"), "/tmp not writable: %s", out);
+    cr_expect(!ct_has_line(out, "rc=0"), "touch / succeeded: %s", out);
+    cr_expect(ct_has_line(out, "tmp=ok"), "/tmp not writable: %s", out);
     char *made = fx_fmt("%s/rootfs/made", bundle);
-    cr_expect(!exists(made), "%s exists", made);
+    cr_expect(!ct_exists(made), "%s exists", made);
     free(made);
     free(out);
     hx_assert_clean(c);
 }
 
-BOTH(rootfs, writable)
+CT_BOTH(rootfs, writable)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     s->root->readonly = false;
-    char *out = run_ok(c, bundle, s, "touch /made && echo made");
-    cr_expect(line_is(out, "made"), "%s", out);
+    char *out = ct_run_script(c, bundle, s, "touch /made && echo made");
+    cr_expect(ct_has_line(out, "made"), "%s", out);
     char *made = fx_fmt("%s/rootfs/made", bundle);
     struct stat st;
     cr_expect(stat(made, &st) == 0, "%s missing", made);
@@ -293,9 +148,10 @@ BOTH(rootfs, writable)
 static char *root_propagation(struct hx_ctx *c, const char *bundle, const char *prop)
 {
     md_spec *s = hx_spec_load(bundle);
-    free(linux_of(s)->rootfs_propagation);
+    free(ct_linux(s)->rootfs_propagation);
     s->linux_->rootfs_propagation = strdup(prop);
-    char *out = run_ok(c, bundle, s, "grep '^[0-9]* [0-9]* [^ ]* [^ ]* / ' /proc/self/mountinfo");
+    char *out =
+        ct_run_script(c, bundle, s, "grep '^[0-9]* [0-9]* [^ ]* [^ ]* / ' /proc/self/mountinfo");
     /* id parent dev root point options OPTIONAL... - type ... */
     char *fields = strdup("");
     char *copy = strdup(out), *save = NULL;
@@ -313,10 +169,10 @@ static char *root_propagation(struct hx_ctx *c, const char *bundle, const char *
     return fields;
 }
 
-BOTH(rootfs, propagation)
+CT_BOTH(rootfs, propagation)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *f = root_propagation(c, bundle, "shared");
     cr_expect(strstr(f, "shared:"), "shared: %s", f);
     free(f);
@@ -338,23 +194,24 @@ BOTH(rootfs, propagation)
 
 TestSuite(mounts);
 
-BOTH(mounts, flags)
+CT_BOTH(mounts, flags)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     static const char *const opts[] = {"ro",       "nosuid",  "nodev",       "noexec",
                                        "relatime", "noatime", "strictatime", "exec"};
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         char *dest = fx_fmt("/m/%s", opts[i]);
-        add_mount(s, dest, "tmpfs", "tmpfs", opts[i], NULL);
+        ct_add_mount(s, dest, "tmpfs", "tmpfs", opts[i], NULL);
         free(dest);
     }
-    char *out = run_ok(c, bundle, s,
-                       "cat /proc/mounts; touch /m/ro/x 2>/dev/null || echo ro=refused; "
-                       "for d in noexec exec; do printf '#!/bin/sh\\necho ran\\n' > /m/$d/s; "
-                       "chmod +x /m/$d/s; /m/$d/s >/dev/null 2>&1 && echo $d=ran || "
-                       "echo $d=refused; done");
+    char *out =
+        ct_run_script(c, bundle, s,
+                      "cat /proc/mounts; touch /m/ro/x 2>/dev/null || echo ro=refused; "
+                      "for d in noexec exec; do printf '#!/bin/sh\\necho ran\\n' > /m/$d/s; "
+                      "chmod +x /m/$d/s; /m/$d/s >/dev/null 2>&1 && echo $d=ran || "
+                      "echo $d=refused; done");
     for (size_t i = 0; i < 6; i++) {
         char *dest = fx_fmt("/m/%s", opts[i]);
         char *o = mount_options(out, dest);
@@ -368,75 +225,76 @@ BOTH(mounts, flags)
     o = mount_options(out, "/m/exec");
     cr_expect(*o && !has_opt(o, "noexec") && !has_opt(o, "ro"), "exec: %s", o);
     free(o);
-    cr_expect(line_is(out, "ro=refused"), "wrote on the ro mount: %s", out);
-    cr_expect(line_is(out, "noexec=refused"), "ran a script on noexec: %s", out);
-    cr_expect(line_is(out, "exec=ran"), "could not run a script on exec: %s", out);
+    cr_expect(ct_has_line(out, "ro=refused"), "wrote on the ro mount: %s", out);
+    cr_expect(ct_has_line(out, "noexec=refused"), "ran a script on noexec: %s", out);
+    cr_expect(ct_has_line(out, "exec=ran"), "could not run a script on exec: %s", out);
     free(out);
-    cr_expect(!exists("/m/ro"), "/m/ro was made on the host");
+    cr_expect(!ct_exists("/m/ro"), "/m/ro was made on the host");
     hx_assert_clean(c);
 }
 
 /* Mounts are made in config order: the second lands inside the first, and
  * the third covers both. */
-BOTH(mounts, in_order)
+CT_BOTH(mounts, in_order)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/o", "tmpfs", "tmpfs", "mode=755", NULL);
-    add_mount(s, "/o/inner", "tmpfs", "tmpfs", "mode=711", NULL);
-    add_mount(s, "/o", "tmpfs", "tmpfs", "mode=700", NULL);
-    add_mount(s, "/o/top", "tmpfs", "tmpfs", "mode=701", NULL);
-    char *out = run_ok(c, bundle, s,
-                       "echo o=$(stat -c %a /o); echo ls=$(ls /o); echo top=$(stat -c %a /o/top); "
-                       "echo n=$(grep -c ' /o' /proc/mounts)");
-    cr_expect(line_is(out, "o=700"), "/o is not the last mount: %s", out);
-    cr_expect(line_is(out, "ls=top"), "/o/inner is not covered: %s", out);
-    cr_expect(line_is(out, "top=701"), "%s", out);
-    cr_expect(line_is(out, "n=4"), "%s", out);
+    ct_add_mount(s, "/o", "tmpfs", "tmpfs", "mode=755", NULL);
+    ct_add_mount(s, "/o/inner", "tmpfs", "tmpfs", "mode=711", NULL);
+    ct_add_mount(s, "/o", "tmpfs", "tmpfs", "mode=700", NULL);
+    ct_add_mount(s, "/o/top", "tmpfs", "tmpfs", "mode=701", NULL);
+    char *out =
+        ct_run_script(c, bundle, s,
+                      "echo o=$(stat -c %a /o); echo ls=$(ls /o); echo top=$(stat -c %a /o/top); "
+                      "echo n=$(grep -c ' /o' /proc/mounts)");
+    cr_expect(ct_has_line(out, "o=700"), "/o is not the last mount: %s", out);
+    cr_expect(ct_has_line(out, "ls=top"), "/o/inner is not covered: %s", out);
+    cr_expect(ct_has_line(out, "top=701"), "%s", out);
+    cr_expect(ct_has_line(out, "n=4"), "%s", out);
     free(out);
     hx_assert_clean(c);
 }
 
 /* tmpfs options that are not flags reach the filesystem. */
-BOTH(mounts, tmpfs_data)
+CT_BOTH(mounts, tmpfs_data)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/sized", "tmpfs", "tmpfs", "size=1m", "mode=750", "nosuid", NULL);
-    char *out = run_ok(c, bundle, s, "cat /proc/mounts; echo mode=$(stat -c %a /sized)");
+    ct_add_mount(s, "/sized", "tmpfs", "tmpfs", "size=1m", "mode=750", "nosuid", NULL);
+    char *out = ct_run_script(c, bundle, s, "cat /proc/mounts; echo mode=$(stat -c %a /sized)");
     char *o = mount_options(out, "/sized");
     cr_expect(has_opt(o, "size=1024k") && has_opt(o, "mode=750") && has_opt(o, "nosuid"),
               "/sized options: %s", o);
-    cr_expect(line_is(out, "mode=750"), "%s", out);
+    cr_expect(ct_has_line(out, "mode=750"), "%s", out);
     free(o);
     free(out);
     hx_assert_clean(c);
 }
 
 /* A host directory bound read-write, and read-only. */
-BOTH(mounts, bind_host_dir)
+CT_BOTH(mounts, bind_host_dir)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
-    char *dir = host_dir(c, "hostdir");
+    const char *bundle = ct_bundle(c, 0);
+    char *dir = ct_shared_dir(c, NULL, "hostdir");
     char *from_host = fx_fmt("%s/from-host", dir);
     write_owned(c, from_host, "host text\n");
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/data", "bind", dir, "bind", NULL);
-    add_mount(s, "/data-ro", "bind", dir, "rbind", "ro", NULL);
-    char *out = run_ok(c, bundle, s,
-                       "echo seen=$(cat /data/from-host); echo ctr > /data/from-ctr; "
-                       "touch /data-ro/x 2>/dev/null || echo ro=refused");
-    cr_expect(line_is(out, "seen=host text"), "%s", out);
-    cr_expect(line_is(out, "ro=refused"), "%s", out);
+    ct_add_mount(s, "/data", "bind", dir, "bind", NULL);
+    ct_add_mount(s, "/data-ro", "bind", dir, "rbind", "ro", NULL);
+    char *out = ct_run_script(c, bundle, s,
+                              "echo seen=$(cat /data/from-host); echo ctr > /data/from-ctr; "
+                              "touch /data-ro/x 2>/dev/null || echo ro=refused");
+    cr_expect(ct_has_line(out, "seen=host text"), "%s", out);
+    cr_expect(ct_has_line(out, "ro=refused"), "%s", out);
     char *from_ctr = fx_fmt("%s/from-ctr", dir);
-    char *text = slurp(from_ctr);
+    char *text = ct_read(from_ctr);
     cr_expect(text && strcmp(text, "ctr\n") == 0, "%s: %s", from_ctr, text);
     free(text);
     char *x = fx_fmt("%s/x", dir);
-    cr_expect(!exists(x), "the read-only bind was written");
+    cr_expect(!ct_exists(x), "the read-only bind was written");
     free(x);
     free(from_ctr);
     free(from_host);
@@ -446,12 +304,12 @@ BOTH(mounts, bind_host_dir)
 }
 
 /* bind takes the directory alone, rbind the mounts under it too. */
-BOTH(mounts, rbind_takes_submounts)
+CT_BOTH(mounts, rbind_takes_submounts)
 {
     hx_require_root(); /* the host-side mount below */
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
-    char *dir = host_dir(c, "tree");
+    const char *bundle = ct_bundle(c, 0);
+    char *dir = ct_shared_dir(c, NULL, "tree");
     char *sub = fx_fmt("%s/sub", dir);
     cr_assert(mkdir(sub, 0755) == 0);
     cr_assert(mount("tmpfs", sub, "tmpfs", 0, "mode=755") == 0, "mount %s: %s", sub,
@@ -459,14 +317,14 @@ BOTH(mounts, rbind_takes_submounts)
     char *marker = fx_fmt("%s/in-tmpfs", sub);
     fx_write(marker, "x");
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/deep", "bind", dir, "rbind", NULL);
-    add_mount(s, "/flat", "bind", dir, "bind", NULL);
+    ct_add_mount(s, "/deep", "bind", dir, "rbind", NULL);
+    ct_add_mount(s, "/flat", "bind", dir, "bind", NULL);
     const char *script = "echo flat=$(ls /flat/sub); echo deep=$(ls /deep/sub)";
     if (who == HX_USER) {
         /* The kernel does not let a user namespace uncover what the host's
          * mounts hide: a plain bind is refused, with a hint. */
-        save_script(bundle, s, script);
-        struct fx_result r = run_ctr(c, bundle, NULL);
+        ct_save_script(bundle, s, script);
+        struct fx_result r = ct_run_bundle(c, bundle);
         cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
         cr_expect(strstr(r.err, "mount /flat (bind)") && strstr(r.err, "rbind"), "%s", r.err);
         fx_result_free(&r);
@@ -478,10 +336,10 @@ BOTH(mounts, rbind_takes_submounts)
         free(flat.source);
         md_strv_free(flat.options, flat.n_options);
     }
-    char *out = run_ok(c, bundle, s, script);
+    char *out = ct_run_script(c, bundle, s, script);
     if (who == HX_ROOT)
-        cr_expect(line_is(out, "flat="), "bind carried the submount: %s", out);
-    cr_expect(line_is(out, "deep=in-tmpfs"), "rbind lost the submount: %s", out);
+        cr_expect(ct_has_line(out, "flat="), "bind carried the submount: %s", out);
+    cr_expect(ct_has_line(out, "deep=in-tmpfs"), "rbind lost the submount: %s", out);
     umount2(sub, MNT_DETACH);
     free(marker);
     free(sub);
@@ -492,17 +350,17 @@ BOTH(mounts, rbind_takes_submounts)
 
 /* A read-only bind of a host mount with nosuid, nodev and noexec: a user
  * namespace cannot drop those (the kernel locks them), so they stay. */
-BOTH(mounts, bind_keeps_locked_flags)
+CT_BOTH(mounts, bind_keeps_locked_flags)
 {
     hx_require_root(); /* the host-side mount below */
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
-    char *dir = host_dir(c, "locked");
+    const char *bundle = ct_bundle(c, 0);
+    char *dir = ct_shared_dir(c, NULL, "locked");
     cr_assert(mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") == 0,
               "mount %s: %s", dir, strerror(errno));
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/locked", "bind", dir, "bind", "ro", NULL);
-    char *out = run_ok(c, bundle, s, "cat /proc/mounts");
+    ct_add_mount(s, "/locked", "bind", dir, "bind", "ro", NULL);
+    char *out = ct_run_script(c, bundle, s, "cat /proc/mounts");
     char *o = mount_options(out, "/locked");
     cr_expect(has_opt(o, "ro"), "/locked: %s", o);
     if (who == HX_USER)
@@ -516,26 +374,26 @@ BOTH(mounts, bind_keeps_locked_flags)
 }
 
 /* A single file, bound at a path the image lacks: made inside the rootfs. */
-BOTH(mounts, bind_file)
+CT_BOTH(mounts, bind_file)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *file = fx_fmt("%s/hostfile", c->dir);
     write_owned(c, file, "from host\n");
     chmod(file, 0666);
     char *dest = fx_fmt("/etc/itest-injected-%d", (int)getpid());
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, dest, "none", file, "bind", NULL);
+    ct_add_mount(s, dest, "none", file, "bind", NULL);
     char *script = fx_fmt("echo seen=$(cat %s); echo more >> %s; echo type=$(stat -c %%F %s)", dest,
                           dest, dest);
-    char *out = run_ok(c, bundle, s, script);
-    cr_expect(line_is(out, "seen=from host"), "%s", out);
-    cr_expect(line_is(out, "type=regular file"), "%s", out);
-    char *text = slurp(file);
+    char *out = ct_run_script(c, bundle, s, script);
+    cr_expect(ct_has_line(out, "seen=from host"), "%s", out);
+    cr_expect(ct_has_line(out, "type=regular file"), "%s", out);
+    char *text = ct_read(file);
     cr_expect(text && strcmp(text, "from host\nmore\n") == 0, "host file: %s", text);
     char *inside = fx_fmt("%s/rootfs%s", bundle, dest);
-    cr_expect(exists(inside), "%s was not made in the rootfs", inside);
-    cr_expect(!exists(dest), "%s was made on the host", dest);
+    cr_expect(ct_exists(inside), "%s was not made in the rootfs", inside);
+    cr_expect(!ct_exists(dest), "%s was made on the host", dest);
     free(inside);
     free(text);
     free(out);
@@ -546,20 +404,20 @@ BOTH(mounts, bind_file)
 }
 
 /* Destinations that do not exist are made inside the rootfs only. */
-BOTH(mounts, destination_created_inside)
+CT_BOTH(mounts, destination_created_inside)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *top = fx_fmt("/itest-new-%d", (int)getpid());
     char *dest = fx_fmt("%s/deep/dir", top);
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, dest, "tmpfs", "tmpfs", NULL);
-    char *out = run_ok(c, bundle, s, "cat /proc/mounts");
+    ct_add_mount(s, dest, "tmpfs", "tmpfs", NULL);
+    char *out = ct_run_script(c, bundle, s, "cat /proc/mounts");
     char *o = mount_options(out, dest);
     cr_expect(strncmp(o, "tmpfs ", 6) == 0, "%s: %s", dest, o);
     char *inside = fx_fmt("%s/rootfs%s", bundle, dest);
-    cr_expect(exists(inside), "%s missing", inside);
-    cr_expect(!exists(top), "%s was made on the host", top);
+    cr_expect(ct_exists(inside), "%s missing", inside);
+    cr_expect(!ct_exists(top), "%s was made on the host", top);
     free(inside);
     free(o);
     free(out);
@@ -586,15 +444,15 @@ static char *mount_fields(const char *mountinfo, const char *point)
     return found ? found : strdup("(none)");
 }
 
-BOTH(mounts, propagation_options)
+CT_BOTH(mounts, propagation_options)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/p/shared", "tmpfs", "tmpfs", "shared", NULL);
-    add_mount(s, "/p/private", "tmpfs", "tmpfs", "private", NULL);
-    add_mount(s, "/p/unbindable", "tmpfs", "tmpfs", "runbindable", NULL);
-    char *out = run_ok(c, bundle, s, "cat /proc/self/mountinfo");
+    ct_add_mount(s, "/p/shared", "tmpfs", "tmpfs", "shared", NULL);
+    ct_add_mount(s, "/p/private", "tmpfs", "tmpfs", "private", NULL);
+    ct_add_mount(s, "/p/unbindable", "tmpfs", "tmpfs", "runbindable", NULL);
+    char *out = ct_run_script(c, bundle, s, "cat /proc/self/mountinfo");
     char *f = mount_fields(out, "/p/shared");
     cr_expect(strstr(f, "shared:"), "/p/shared: %s", f);
     free(f);
@@ -611,26 +469,27 @@ BOTH(mounts, propagation_options)
 
 /* A host mount made after the container started reaches it through an
  * rslave bind of a shared host directory, and not through rprivate. */
-BOTH(mounts, slave_receives_host_mounts)
+CT_BOTH(mounts, slave_receives_host_mounts)
 {
     hx_require_root(); /* the host-side mounts */
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
-    char *shared = host_dir(c, "shared");
-    char *out_dir = host_dir(c, "out");
+    const char *bundle = ct_bundle(c, 0);
+    char *shared = ct_shared_dir(c, NULL, "shared");
+    char *out_dir = ct_shared_dir(c, NULL, "out");
     cr_assert(mount("tmpfs", shared, "tmpfs", 0, "mode=755") == 0, "mount: %s", strerror(errno));
     cr_assert(mount(NULL, shared, NULL, MS_SHARED, NULL) == 0, "make shared: %s", strerror(errno));
     char *late = fx_fmt("%s/late", shared);
     cr_assert(mkdir(late, 0755) == 0);
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/slave", "bind", shared, "rbind", "rslave", NULL);
-    add_mount(s, "/private", "bind", shared, "rbind", "rprivate", NULL);
-    add_mount(s, "/out", "bind", out_dir, "bind", NULL);
-    save_script(bundle, s,
-                "echo slave=$(ls /slave/late) > /out/result; "
-                "echo private=$(ls /private/late) >> /out/result");
+    ct_add_mount(s, "/slave", "bind", shared, "rbind", "rslave", NULL);
+    ct_add_mount(s, "/private", "bind", shared, "rbind", "rprivate", NULL);
+    ct_add_mount(s, "/out", "bind", out_dir, "bind", NULL);
+    /* Written whole (tmp + mv): the test never reads half of it. */
+    ct_save_script(bundle, s,
+                   "{ echo slave=$(ls /slave/late); echo private=$(ls /private/late); } "
+                   "> /out/result.tmp; mv /out/result.tmp /out/result");
     char *id = hx_id("slave");
-    create_ctr(c, bundle, id);
+    ct_create(c, bundle, id);
     cr_assert(mount("tmpfs", late, "tmpfs", 0, "mode=755") == 0);
     char *marker = fx_fmt("%s/marker", late);
     fx_write(marker, "x");
@@ -638,14 +497,7 @@ BOTH(mounts, slave_receives_host_mounts)
     cr_expect_eq(r.status, 0, "start: %s", r.err);
     fx_result_free(&r);
     char *result = fx_fmt("%s/result", out_dir);
-    char *text = NULL;
-    for (int i = 0; i < 250; i++) {
-        free(text);
-        text = slurp(result);
-        if (text && strstr(text, "private="))
-            break;
-        usleep(20000);
-    }
+    char *text = ct_wait_file(result, 5);
     cr_expect(text && strstr(text, "slave=marker\n"), "rslave did not receive: %s", text);
     cr_expect(text && strstr(text, "private=\n"), "rprivate received: %s", text);
     r = hx_mdrun(c, NULL, "delete", "--force", id, NULL);
@@ -663,16 +515,16 @@ BOTH(mounts, slave_receives_host_mounts)
 }
 
 /* A bind source that does not exist: refused by name, nothing left. */
-BOTH(mounts, failed_create_leaves_nothing)
+CT_BOTH(mounts, failed_create_leaves_nothing)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *missing = fx_fmt("%s/no-such-dir", c->dir);
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
-    add_mount(s, "/data", "bind", missing, "bind", NULL);
-    save_script(bundle, s, "echo ran");
-    struct fx_result r = run_ctr(c, bundle, NULL);
+    ct_add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
+    ct_add_mount(s, "/data", "bind", missing, "bind", NULL);
+    ct_save_script(bundle, s, "echo ran");
+    struct fx_result r = ct_run_bundle(c, bundle);
     cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
     cr_expect(!strstr(r.out, "ran"), "the container ran");
     cr_expect(strstr(r.err, "/data") && strstr(r.err, missing), "error: %s", r.err);
@@ -683,17 +535,17 @@ BOTH(mounts, failed_create_leaves_nothing)
 }
 
 /* create with mounts, delete: no mount and no state remain. */
-BOTH(mounts, delete_leaves_nothing)
+CT_BOTH(mounts, delete_leaves_nothing)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
-    char *dir = host_dir(c, "hostdir");
+    const char *bundle = ct_bundle(c, 0);
+    char *dir = ct_shared_dir(c, NULL, "hostdir");
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
-    add_mount(s, "/data", "bind", dir, "rbind", NULL);
-    save_script(bundle, s, "sleep 600");
+    ct_add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
+    ct_add_mount(s, "/data", "bind", dir, "rbind", NULL);
+    ct_save_script(bundle, s, "sleep 600");
     char *id = hx_id("del");
-    create_ctr(c, bundle, id);
+    ct_create(c, bundle, id);
     struct fx_result r = hx_mdrun(c, NULL, "delete", "--force", id, NULL);
     cr_expect_eq(r.status, 0, "delete: %s", r.err);
     fx_result_free(&r);
@@ -714,12 +566,12 @@ TestSuite(dev);
 
 /* The default devices exist and work, with the links and filesystems of
  * /dev. */
-BOTH(dev, defaults)
+CT_BOTH(dev, defaults)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
-    char *out = run_ok(
+    char *out = ct_run_script(
         c, bundle, s,
         "echo x > /dev/null && echo null=ok; echo zero=$(head -c 4 /dev/zero | od -An -tx1 | tr -d "
         "' '); "
@@ -749,8 +601,8 @@ BOTH(dev, defaults)
         "shm=ok",
     };
     for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
-        cr_expect(line_is(out, expect[i]), "no line \"%s\" in:\n%s", expect[i], out);
-    cr_expect(!line_is(out, "fds=0"), "/dev/fd is empty: %s", out);
+        cr_expect(ct_has_line(out, expect[i]), "no line \"%s\" in:\n%s", expect[i], out);
+    cr_expect(!ct_has_line(out, "fds=0"), "/dev/fd is empty: %s", out);
     static const char *const fs[][2] = {{"/dev", "tmpfs "},
                                         {"/dev/pts", "devpts "},
                                         {"/dev/shm", "tmpfs "},
@@ -768,17 +620,18 @@ BOTH(dev, defaults)
 Test(dev, linux_devices_root)
 {
     struct hx_ctx *c = hx_ctx_new(HX_ROOT);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     add_device(s, "/dev/mynull", "c", 1, 3, 0640, 1, 2);
     add_device(s, "/dev/fuse", "c", 10, 229, 0666, 0, 0);
     add_device(s, "/dev/myfifo", "p", 0, 0, 0600, 0, 0);
-    char *out = run_ok(c, bundle, s,
-                       "for d in mynull fuse myfifo; do echo $d=$(stat -c '%F %t %T %a %u %g' "
-                       "/dev/$d); done");
-    cr_expect(line_is(out, "mynull=character special file 1 3 640 1 2"), "%s", out);
-    cr_expect(line_is(out, "fuse=character special file a e5 666 0 0"), "%s", out);
-    cr_expect(line_is(out, "myfifo=fifo 0 0 600 0 0"), "%s", out);
+    char *out =
+        ct_run_script(c, bundle, s,
+                      "for d in mynull fuse myfifo; do echo $d=$(stat -c '%F %t %T %a %u %g' "
+                      "/dev/$d); done");
+    cr_expect(ct_has_line(out, "mynull=character special file 1 3 640 1 2"), "%s", out);
+    cr_expect(ct_has_line(out, "fuse=character special file a e5 666 0 0"), "%s", out);
+    cr_expect(ct_has_line(out, "myfifo=fifo 0 0 600 0 0"), "%s", out);
     free(out);
     hx_assert_clean(c);
 }
@@ -790,14 +643,14 @@ Test(dev, linux_devices_user)
     struct stat st;
     if (stat("/dev/fuse", &st) < 0 || !S_ISCHR(st.st_mode))
         hx_skip("the host has no /dev/fuse to bind");
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     add_device(s, "/dev/fuse", "c", 10, 229, 0666, 0, 0);
     add_device(s, "/dev/myfifo", "p", 0, 0, 0600, 0, 0);
-    char *out = run_ok(c, bundle, s,
-                       "for d in fuse myfifo; do echo $d=$(stat -c '%F %t %T' /dev/$d); done");
-    cr_expect(line_is(out, "fuse=character special file a e5"), "%s", out);
-    cr_expect(line_is(out, "myfifo=fifo 0 0"), "%s", out);
+    char *out = ct_run_script(
+        c, bundle, s, "for d in fuse myfifo; do echo $d=$(stat -c '%F %t %T' /dev/$d); done");
+    cr_expect(ct_has_line(out, "fuse=character special file a e5"), "%s", out);
+    cr_expect(ct_has_line(out, "myfifo=fifo 0 0"), "%s", out);
     free(out);
     hx_assert_clean(c);
 }
@@ -806,10 +659,10 @@ Test(dev, linux_devices_user)
 
 TestSuite(paths);
 
-BOTH(paths, masked_paths)
+CT_BOTH(paths, masked_paths)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *secret = fx_fmt("%s/rootfs/etc/secret", bundle);
     char *dir = fx_fmt("%s/rootfs/etc/secretdir", bundle);
     char *inner = fx_fmt("%s/file", dir);
@@ -817,21 +670,22 @@ BOTH(paths, masked_paths)
     cr_assert(mkdir(dir, 0755) == 0 && chown(dir, c->uid, c->gid) == 0);
     write_owned(c, inner, "inner\n");
     md_spec *s = hx_spec_load(bundle);
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     md_strv_push(&l->masked_paths, &l->n_masked_paths, "/etc/secret");
     md_strv_push(&l->masked_paths, &l->n_masked_paths, "/etc/secretdir");
     md_strv_push(&l->masked_paths, &l->n_masked_paths, "/etc/not-there");
-    char *out = run_ok(c, bundle, s,
-                       "echo file=$(cat /etc/secret); echo dir=$(ls -A /etc/secretdir | wc -l); "
-                       "echo keys=$(cat /proc/keys | wc -c); "
-                       "touch /etc/secretdir/x 2>/dev/null || echo dir=refused; "
-                       "echo x > /etc/secret && echo discarded=$(cat /etc/secret)");
-    cr_expect(line_is(out, "file="), "the masked file is readable: %s", out);
-    cr_expect(line_is(out, "dir=0"), "the masked directory is not empty: %s", out);
-    cr_expect(line_is(out, "keys=0"), "/proc/keys is not masked: %s", out);
-    cr_expect(line_is(out, "dir=refused"), "the masked directory is writable: %s", out);
-    cr_expect(line_is(out, "discarded="), "%s", out);
-    char *text = slurp(secret);
+    char *out =
+        ct_run_script(c, bundle, s,
+                      "echo file=$(cat /etc/secret); echo dir=$(ls -A /etc/secretdir | wc -l); "
+                      "echo keys=$(cat /proc/keys | wc -c); "
+                      "touch /etc/secretdir/x 2>/dev/null || echo dir=refused; "
+                      "echo x > /etc/secret && echo discarded=$(cat /etc/secret)");
+    cr_expect(ct_has_line(out, "file="), "the masked file is readable: %s", out);
+    cr_expect(ct_has_line(out, "dir=0"), "the masked directory is not empty: %s", out);
+    cr_expect(ct_has_line(out, "keys=0"), "/proc/keys is not masked: %s", out);
+    cr_expect(ct_has_line(out, "dir=refused"), "the masked directory is writable: %s", out);
+    cr_expect(ct_has_line(out, "discarded="), "%s", out);
+    char *text = ct_read(secret);
     cr_expect(text && strcmp(text, "top secret\n") == 0, "the image's file changed: %s", text);
     free(text);
     free(out);
@@ -841,20 +695,20 @@ BOTH(paths, masked_paths)
     hx_assert_clean(c);
 }
 
-BOTH(paths, readonly_paths)
+CT_BOTH(paths, readonly_paths)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     s->root->readonly = false;
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     md_strv_push(&l->readonly_paths, &l->n_readonly_paths, "/etc");
     md_strv_push(&l->readonly_paths, &l->n_readonly_paths, "/not-there");
-    char *out = run_ok(c, bundle, s,
-                       "touch /etc/x 2>&1; touch /made && echo root=writable; "
-                       "(echo itest > /proc/sys/kernel/hostname) 2>&1; cat /proc/mounts");
+    char *out = ct_run_script(c, bundle, s,
+                              "touch /etc/x 2>&1; touch /made && echo root=writable; "
+                              "(echo itest > /proc/sys/kernel/hostname) 2>&1; cat /proc/mounts");
     cr_expect(strstr(out, "touch: /etc/x: Read-only file system"), "/etc is writable: %s", out);
-    cr_expect(line_is(out, "root=writable"), "%s", out);
+    cr_expect(ct_has_line(out, "root=writable"), "%s", out);
     char *o = mount_options(out, "/proc/sys");
     cr_expect(has_opt(o, "ro"), "/proc/sys: %s", o);
     /* The user's container root may not write there anyway (EACCES). */
@@ -869,20 +723,23 @@ BOTH(paths, readonly_paths)
 
 TestSuite(nopivot);
 
-BOTH(nopivot, sees_its_rootfs)
+CT_BOTH(nopivot, sees_its_rootfs)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
-    save_script(bundle, s,
-                "echo host=$(cat /etc/hostname); cd /../../..; echo cwd=$(pwd); ls; "
-                "echo work=$(ls /proc/1/root/ | grep -c '^work$')");
-    struct fx_result r = run_ctr(c, bundle, "--no-pivot");
+    ct_save_script(bundle, s,
+                   "echo host=$(cat /etc/hostname); cd /../../..; echo cwd=$(pwd); ls; "
+                   "echo work=$(ls /proc/1/root/ | grep -c '^work$')");
+    char *id = hx_id("nopivot");
+    struct fx_result r = hx_mdrun(c, NULL, "run", "--no-pivot", "--bundle", bundle, id, NULL);
+    free(id);
     cr_assert_eq(r.status, 0, "run --no-pivot: exit %d: %s", r.status, r.err);
-    cr_expect(line_is(r.out, "host=mdrun-test"), "%s", r.out);
-    cr_expect(line_is(r.out, "cwd=/"), "%s", r.out);
-    cr_expect(line_is(r.out, "bin") && !line_is(r.out, "work"), "the host's root: %s", r.out);
-    cr_expect(line_is(r.out, "work=0"), "the host's root through /proc/1/root: %s", r.out);
+    cr_expect(ct_has_line(r.out, "host=mdrun-test"), "%s", r.out);
+    cr_expect(ct_has_line(r.out, "cwd=/"), "%s", r.out);
+    cr_expect(ct_has_line(r.out, "bin") && !ct_has_line(r.out, "work"), "the host's root: %s",
+              r.out);
+    cr_expect(ct_has_line(r.out, "work=0"), "the host's root through /proc/1/root: %s", r.out);
     fx_result_free(&r);
     hx_assert_clean(c);
 }

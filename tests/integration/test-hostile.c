@@ -18,45 +18,9 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "integration/harness.h"
+#include "integration/ct.h"
 
 /* ------------------------------------------------------------- helpers */
-
-#define BOTH(suite, name)              \
-    static void name(enum hx_who who); \
-    Test(suite, name##_root)           \
-    {                                  \
-        name(HX_ROOT);                 \
-    }                                  \
-    Test(suite, name##_user)           \
-    {                                  \
-        name(HX_USER);                 \
-    }                                  \
-    static void name(enum hx_who who)
-
-static md_linux *linux_of(md_spec *s)
-{
-    if (!s->linux_) {
-        s->linux_ = calloc(1, sizeof(*s->linux_));
-        cr_assert(s->linux_);
-    }
-    return s->linux_;
-}
-
-/* Append a mount; the options end with NULL. */
-static void add_mount(md_spec *s, const char *dest, const char *type, const char *source, ...)
-{
-    s->mounts = realloc(s->mounts, (s->n_mounts + 1) * sizeof(*s->mounts));
-    cr_assert(s->mounts);
-    md_mount *m = &s->mounts[s->n_mounts++];
-    *m = (md_mount){.destination = strdup(dest), .type = strdup(type), .source = strdup(source)};
-    va_list ap;
-    va_start(ap, source);
-    const char *opt;
-    while ((opt = va_arg(ap, const char *)) != NULL)
-        cr_assert(md_strv_push(&m->options, &m->n_options, opt) == 0);
-    va_end(ap);
-}
 
 static void drop_mount(md_spec *s, const char *dest)
 {
@@ -73,51 +37,6 @@ static void drop_mount(md_spec *s, const char *dest)
             s->n_mounts--;
             return;
         }
-}
-
-static const char *bundle_for(struct hx_ctx *c)
-{
-    return hx_bundle_new(c, c->who == HX_USER ? HX_BUNDLE_ROOTLESS : 0);
-}
-
-static void save_script(const char *bundle, md_spec *s, const char *script)
-{
-    hx_spec_set_args(s, "sh", "-c", script, NULL);
-    s->process->terminal = false;
-    hx_spec_save(bundle, s);
-    md_spec_free(s);
-}
-
-static struct fx_result run_ctr(struct hx_ctx *c, const char *bundle)
-{
-    char *id = hx_id("hostile");
-    struct fx_result r = hx_mdrun(c, NULL, "run", "--bundle", bundle, id, NULL);
-    free(id);
-    return r;
-}
-
-static char *run_ok(struct hx_ctx *c, const char *bundle, md_spec *s, const char *script)
-{
-    save_script(bundle, s, script);
-    struct fx_result r = run_ctr(c, bundle);
-    cr_assert_eq(r.status, 0, "mdrun run: exit %d; stderr: %s; stdout: %s", r.status, r.err, r.out);
-    free(r.err);
-    return r.out;
-}
-
-static bool line_is(const char *out, const char *line)
-{
-    size_t len = strlen(line);
-    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, line, len) == 0 && (p[len] == '\n' || p[len] == '\0'))
-            return true;
-    return false;
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
 }
 
 /* path inside the bundle's rootfs, as the host sees it (caller frees). */
@@ -188,7 +107,7 @@ static void host_watch(struct host_view *h, ...)
     size_t n = 0;
     const char *path;
     while ((path = va_arg(ap, const char *)) != NULL && n < 4) {
-        cr_assert(!exists(path), "%s exists before the test", path);
+        cr_assert(!ct_exists(path), "%s exists before the test", path);
         h->escapes[n++] = strdup(path);
     }
     va_end(ap);
@@ -206,8 +125,8 @@ static void host_unchanged(struct host_view *h)
         cr_expect(listed(h->mounts, now[n_now]), "new mount on the host: %s", now[n_now]);
     cr_expect(n_now <= n_before, "the host has %zu mounts, had %zu", n_now, n_before);
     for (size_t i = 0; i < 4 && h->escapes[i]; i++) {
-        cr_expect(!exists(h->escapes[i]), "%s was made on the host", h->escapes[i]);
-        if (exists(h->escapes[i]) && rmdir(h->escapes[i]) < 0)
+        cr_expect(!ct_exists(h->escapes[i]), "%s was made on the host", h->escapes[i]);
+        if (ct_exists(h->escapes[i]) && rmdir(h->escapes[i]) < 0)
             unlink(h->escapes[i]);
         free(h->escapes[i]);
     }
@@ -221,22 +140,22 @@ TestSuite(hostile);
 
 /* rootfs/evil -> "/": a tmpfs at /evil/NAME lands at the container's
  * /NAME, not the host's. */
-BOTH(hostile, dest_symlink_to_root)
+CT_BOTH(hostile, dest_symlink_to_root)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *name = fx_fmt("/itest-escape-%d", (int)getpid());
     char *dest = fx_fmt("/evil%s", name);
     struct host_view h = {0};
     host_watch(&h, name, NULL);
     image_link(c, bundle, "/evil", "/");
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, dest, "tmpfs", "tmpfs", NULL);
+    ct_add_mount(s, dest, "tmpfs", "tmpfs", NULL);
     char *script = fx_fmt("grep -c ' %s tmpfs ' /proc/mounts", name);
-    char *out = run_ok(c, bundle, s, script);
-    cr_expect(line_is(out, "1"), "the tmpfs is not at the container's %s: %s", name, out);
+    char *out = ct_run_script(c, bundle, s, script);
+    cr_expect(ct_has_line(out, "1"), "the tmpfs is not at the container's %s: %s", name, out);
     char *inside = in_rootfs(bundle, name);
-    cr_expect(exists(inside), "%s was not made inside the rootfs", inside);
+    cr_expect(ct_exists(inside), "%s was not made inside the rootfs", inside);
     host_unchanged(&h);
     free(inside);
     free(out);
@@ -247,10 +166,10 @@ BOTH(hostile, dest_symlink_to_root)
 }
 
 /* rootfs/a/b -> ../../../../../../tmp: clamped at the container's root. */
-BOTH(hostile, dest_dotdot_symlink)
+CT_BOTH(hostile, dest_dotdot_symlink)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *name = fx_fmt("itest-escape-%d", (int)getpid());
     char *host_path = fx_fmt("/tmp/%s", name);
     struct host_view h = {0};
@@ -260,10 +179,10 @@ BOTH(hostile, dest_dotdot_symlink)
     image_link(c, bundle, "/a/b", "../../../../../../../../tmp");
     char *dest = fx_fmt("/a/b/%s", name);
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, dest, "tmpfs", "tmpfs", NULL);
+    ct_add_mount(s, dest, "tmpfs", "tmpfs", NULL);
     char *script = fx_fmt("grep -c ' /tmp/%s tmpfs ' /proc/mounts", name);
-    char *out = run_ok(c, bundle, s, script);
-    cr_expect(line_is(out, "1"), "the tmpfs is not at the container's /tmp/%s: %s", name, out);
+    char *out = ct_run_script(c, bundle, s, script);
+    cr_expect(ct_has_line(out, "1"), "the tmpfs is not at the container's /tmp/%s: %s", name, out);
     host_unchanged(&h);
     free(out);
     free(script);
@@ -275,21 +194,22 @@ BOTH(hostile, dest_dotdot_symlink)
 }
 
 /* A destination with ".." in it: refused, or clamped inside. */
-BOTH(hostile, dest_with_dotdot)
+CT_BOTH(hostile, dest_with_dotdot)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *name = fx_fmt("/itest-escape-%d", (int)getpid());
     char *dest = fx_fmt("/../../..%s", name);
     struct host_view h = {0};
     host_watch(&h, name, NULL);
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, dest, "tmpfs", "tmpfs", NULL);
+    ct_add_mount(s, dest, "tmpfs", "tmpfs", NULL);
     char *script = fx_fmt("grep -c ' %s tmpfs ' /proc/mounts", name);
-    save_script(bundle, s, script);
-    struct fx_result r = run_ctr(c, bundle);
+    ct_save_script(bundle, s, script);
+    struct fx_result r = ct_run_bundle(c, bundle);
     if (r.status == 0)
-        cr_expect(line_is(r.out, "1"), "the tmpfs is not at the container's %s: %s", name, r.out);
+        cr_expect(ct_has_line(r.out, "1"), "the tmpfs is not at the container's %s: %s", name,
+                  r.out);
     else
         cr_expect(strstr(r.err, dest), "exit %d, the error does not name %s: %s", r.status, dest,
                   r.err);
@@ -302,10 +222,10 @@ BOTH(hostile, dest_with_dotdot)
 }
 
 /* A bind onto an image symlink to a host file lands on the image's file. */
-BOTH(hostile, bind_onto_symlink_to_host_file)
+CT_BOTH(hostile, bind_onto_symlink_to_host_file)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *source = fx_fmt("%s/injected", c->dir);
     fx_write(source, "injected\n");
     chmod(source, 0644);
@@ -313,11 +233,11 @@ BOTH(hostile, bind_onto_symlink_to_host_file)
     host_watch(&h, NULL);
     image_link(c, bundle, "/etc/evilfile", "/etc/shadow");
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/etc/evilfile", "bind", source, "bind", "ro", NULL);
-    char *out = run_ok(c, bundle, s, "cat /etc/shadow");
-    cr_expect(line_is(out, "injected"), "not bound on the image's /etc/shadow: %s", out);
+    ct_add_mount(s, "/etc/evilfile", "bind", source, "bind", "ro", NULL);
+    char *out = ct_run_script(c, bundle, s, "cat /etc/shadow");
+    cr_expect(ct_has_line(out, "injected"), "not bound on the image's /etc/shadow: %s", out);
     char *inside = in_rootfs(bundle, "/etc/shadow");
-    cr_expect(exists(inside), "%s was not made", inside);
+    cr_expect(ct_exists(inside), "%s was not made", inside);
     host_unchanged(&h);
     free(inside);
     free(out);
@@ -327,18 +247,18 @@ BOTH(hostile, bind_onto_symlink_to_host_file)
 
 /* A destination that is a file where a directory is needed fails by name
  * and leaves nothing. */
-BOTH(hostile, failed_create_leaves_nothing)
+CT_BOTH(hostile, failed_create_leaves_nothing)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     struct host_view h = {0};
     host_watch(&h, NULL);
     image_link(c, bundle, "/evil", "/");
     md_spec *s = hx_spec_load(bundle);
-    add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
-    add_mount(s, "/evil/etc/hostname", "tmpfs", "tmpfs", NULL);
-    save_script(bundle, s, "echo ran");
-    struct fx_result r = run_ctr(c, bundle);
+    ct_add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
+    ct_add_mount(s, "/evil/etc/hostname", "tmpfs", "tmpfs", NULL);
+    ct_save_script(bundle, s, "echo ran");
+    struct fx_result r = ct_run_bundle(c, bundle);
     cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
     cr_expect(!strstr(r.out, "ran"), "the container ran");
     cr_expect(strstr(r.err, "/evil/etc/hostname"), "the error does not name the mount: %s", r.err);
@@ -356,18 +276,19 @@ static char *run_in_cwd(struct hx_ctx *c, const char *bundle, const char *cwd, b
     free(s->process->cwd);
     s->process->cwd = strdup(cwd);
     s->root->readonly = !writable;
-    return run_ok(c, bundle, s, "echo cwd=$(pwd); echo host=$(cat /etc/hostname); ls");
+    return ct_run_script(c, bundle, s, "echo cwd=$(pwd); echo host=$(cat /etc/hostname); ls");
 }
 
-BOTH(hostile, cwd_dotdot)
+CT_BOTH(hostile, cwd_dotdot)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     struct host_view h = {0};
     host_watch(&h, NULL);
     char *out = run_in_cwd(c, bundle, "/../../..", false);
-    cr_expect(line_is(out, "cwd=/"), "%s", out);
-    cr_expect(line_is(out, "host=mdrun-test") && line_is(out, "bin") && !line_is(out, "work"),
+    cr_expect(ct_has_line(out, "cwd=/"), "%s", out);
+    cr_expect(ct_has_line(out, "host=mdrun-test") && ct_has_line(out, "bin") &&
+                  !ct_has_line(out, "work"),
               "not the container's root: %s", out);
     host_unchanged(&h);
     free(out);
@@ -375,16 +296,17 @@ BOTH(hostile, cwd_dotdot)
 }
 
 /* cwd through a symlink pointing up: it stays at the container's root. */
-BOTH(hostile, cwd_symlink_up)
+CT_BOTH(hostile, cwd_symlink_up)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     struct host_view h = {0};
     host_watch(&h, NULL);
     image_link(c, bundle, "/up", "../../../../../..");
     char *out = run_in_cwd(c, bundle, "/up", false);
-    cr_expect(line_is(out, "cwd=/"), "%s", out);
-    cr_expect(line_is(out, "bin") && !line_is(out, "work"), "not the container's root: %s", out);
+    cr_expect(ct_has_line(out, "cwd=/"), "%s", out);
+    cr_expect(ct_has_line(out, "bin") && !ct_has_line(out, "work"), "not the container's root: %s",
+              out);
     host_unchanged(&h);
     free(out);
     hx_assert_clean(c);
@@ -392,19 +314,19 @@ BOTH(hostile, cwd_symlink_up)
 
 /* cwd through an absolute symlink to a host path that does not exist: it
  * is made inside the rootfs. */
-BOTH(hostile, cwd_symlink_absolute)
+CT_BOTH(hostile, cwd_symlink_absolute)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *target = fx_fmt("/tmp/itest-escape-%d", (int)getpid());
     struct host_view h = {0};
     host_watch(&h, target, NULL);
     image_link(c, bundle, "/hostlink", target);
     char *out = run_in_cwd(c, bundle, "/hostlink/sub", true);
     char *want = fx_fmt("cwd=%s/sub", target);
-    cr_expect(line_is(out, want), "%s", out);
+    cr_expect(ct_has_line(out, want), "%s", out);
     char *sub = fx_fmt("%s/rootfs%s/sub", bundle, target);
-    cr_expect(exists(sub), "%s was not made inside the rootfs", sub);
+    cr_expect(ct_exists(sub), "%s was not made inside the rootfs", sub);
     host_unchanged(&h);
     free(sub);
     free(want);
@@ -415,19 +337,19 @@ BOTH(hostile, cwd_symlink_absolute)
 
 /* A cwd through a symlink loop fails late, after every mount is made: the
  * error names it, and the half-built container leaves nothing. */
-BOTH(hostile, cwd_symlink_loop)
+CT_BOTH(hostile, cwd_symlink_loop)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     struct host_view h = {0};
     host_watch(&h, NULL);
     image_link(c, bundle, "/loop", "/loop/again");
     md_spec *s = hx_spec_load(bundle);
     free(s->process->cwd);
     s->process->cwd = strdup("/loop");
-    add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
-    save_script(bundle, s, "echo ran");
-    struct fx_result r = run_ctr(c, bundle);
+    ct_add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
+    ct_save_script(bundle, s, "echo ran");
+    struct fx_result r = ct_run_bundle(c, bundle);
     cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
     cr_expect(!strstr(r.out, "ran"), "the container ran");
     cr_expect(strstr(r.err, "process.cwd /loop") && strstr(r.err, "symbolic links"), "%s", r.err);
@@ -440,16 +362,16 @@ BOTH(hostile, cwd_symlink_loop)
 /* ------------------------------------------------------------ the root */
 
 /* root.path a symlink: resolved once, at create; state shows the real path. */
-BOTH(hostile, root_path_symlink)
+CT_BOTH(hostile, root_path_symlink)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *link = hx_bundle_file(bundle, "rootlink");
     cr_assert(symlink("rootfs", link) == 0 && lchown(link, c->uid, c->gid) == 0);
     md_spec *s = hx_spec_load(bundle);
     free(s->root->path);
     s->root->path = strdup("rootlink");
-    save_script(bundle, s, "cat /etc/hostname");
+    ct_save_script(bundle, s, "cat /etc/hostname");
     char *id = hx_id("rootlink");
     struct fx_result r = hx_mdrun(c, NULL, "create", "--bundle", bundle, id, NULL);
     cr_assert_eq(r.status, 0, "create: %s", r.err);
@@ -462,8 +384,8 @@ BOTH(hostile, root_path_symlink)
     r = hx_mdrun(c, NULL, "delete", "--force", id, NULL);
     cr_expect_eq(r.status, 0, "delete: %s", r.err);
     fx_result_free(&r);
-    char *out = run_ok(c, bundle, hx_spec_load(bundle), "cat /etc/hostname");
-    cr_expect(line_is(out, "mdrun-test"), "%s", out);
+    char *out = ct_run_script(c, bundle, hx_spec_load(bundle), "cat /etc/hostname");
+    cr_expect(ct_has_line(out, "mdrun-test"), "%s", out);
     free(out);
     free(want);
     free(real);
@@ -474,19 +396,19 @@ BOTH(hostile, root_path_symlink)
 
 /* An image /dev (no tmpfs over it) holding a fake /dev/null (the zero
  * device): refused by name, since masked paths rely on /dev/null. */
-BOTH(hostile, image_fake_dev_null)
+CT_BOTH(hostile, image_fake_dev_null)
 {
     hx_require_root(); /* mknod in the image */
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     struct host_view h = {0};
     host_watch(&h, NULL);
     char *null = in_rootfs(bundle, "/dev/null");
     cr_assert(mknod(null, S_IFCHR | 0666, makedev(1, 5)) == 0, "mknod %s", null);
     md_spec *s = hx_spec_load(bundle);
     drop_mount(s, "/dev");
-    save_script(bundle, s, "echo ran");
-    struct fx_result r = run_ctr(c, bundle);
+    ct_save_script(bundle, s, "echo ran");
+    struct fx_result r = ct_run_bundle(c, bundle);
     cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
     cr_expect(!strstr(r.out, "ran"), "ran with a fake /dev/null");
     cr_expect(strstr(r.err, "/dev/null"), "the error does not name /dev/null: %s", r.err);
@@ -498,11 +420,11 @@ BOTH(hostile, image_fake_dev_null)
 
 /* An image /dev/ptmx device node is replaced by the link into the
  * container's own devpts. */
-BOTH(hostile, image_ptmx_node)
+CT_BOTH(hostile, image_ptmx_node)
 {
     hx_require_root(); /* mknod in the image */
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     struct host_view h = {0};
     host_watch(&h, NULL);
     char *ptmx = in_rootfs(bundle, "/dev/ptmx");
@@ -510,8 +432,8 @@ BOTH(hostile, image_ptmx_node)
     md_spec *s = hx_spec_load(bundle);
     drop_mount(s, "/dev");
     s->root->readonly = false;
-    char *out = run_ok(c, bundle, s, "echo ptmx=$(readlink /dev/ptmx)");
-    cr_expect(line_is(out, "ptmx=pts/ptmx"), "%s", out);
+    char *out = ct_run_script(c, bundle, s, "echo ptmx=$(readlink /dev/ptmx)");
+    cr_expect(ct_has_line(out, "ptmx=pts/ptmx"), "%s", out);
     host_unchanged(&h);
     free(out);
     free(ptmx);
@@ -522,10 +444,10 @@ BOTH(hostile, image_ptmx_node)
 
 /* The image's /proc is a symlink up and out: proc is mounted where it
  * leads inside the rootfs, and the masked paths are masked there. */
-BOTH(hostile, proc_symlink)
+CT_BOTH(hostile, proc_symlink)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *name = fx_fmt("itest-fakeproc-%d", (int)getpid());
     char *host_path = fx_fmt("/tmp/%s", name);
     struct host_view h = {0};
@@ -537,9 +459,9 @@ BOTH(hostile, proc_symlink)
     char *script = fx_fmt("echo keys=$(cat /proc/keys | wc -c); echo self=$(readlink "
                           "/proc/self/ns/pid | cut -c1-4); grep ' /tmp/%s' /proc/mounts",
                           name);
-    char *out = run_ok(c, bundle, hx_spec_load(bundle), script);
-    cr_expect(line_is(out, "keys=0"), "/proc/keys is not masked: %s", out);
-    cr_expect(line_is(out, "self=pid:"), "no procfs at /proc: %s", out);
+    char *out = ct_run_script(c, bundle, hx_spec_load(bundle), script);
+    cr_expect(ct_has_line(out, "keys=0"), "/proc/keys is not masked: %s", out);
+    cr_expect(ct_has_line(out, "self=pid:"), "no procfs at /proc: %s", out);
     char *sys = fx_fmt("proc /tmp/%s/sys proc ro,", name);
     cr_expect(strstr(out, sys), "/proc/sys is not read-only: %s", out);
     host_unchanged(&h);
@@ -555,10 +477,10 @@ BOTH(hostile, proc_symlink)
 
 /* The image's /dev is a symlink up and out: /dev is built where it leads
  * inside the rootfs. */
-BOTH(hostile, dev_symlink)
+CT_BOTH(hostile, dev_symlink)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *name = fx_fmt("itest-fakedev-%d", (int)getpid());
     char *host_path = fx_fmt("/tmp/%s", name);
     struct host_view h = {0};
@@ -567,11 +489,12 @@ BOTH(hostile, dev_symlink)
     cr_assert(rmdir(dev) == 0);
     char *target = fx_fmt("../../../../../tmp/%s", name);
     image_link(c, bundle, "/dev", target);
-    char *out = run_ok(c, bundle, hx_spec_load(bundle),
-                       "echo x > /dev/null && echo null=ok; echo zero=$(head -c 2 /dev/zero | "
-                       "od -An -tx1 | tr -d ' '); echo pts=$(ls -d /dev/pts)");
-    cr_expect(line_is(out, "null=ok") && line_is(out, "zero=0000"), "%s", out);
-    cr_expect(line_is(out, "pts=/dev/pts"), "%s", out);
+    char *out =
+        ct_run_script(c, bundle, hx_spec_load(bundle),
+                      "echo x > /dev/null && echo null=ok; echo zero=$(head -c 2 /dev/zero | "
+                      "od -An -tx1 | tr -d ' '); echo pts=$(ls -d /dev/pts)");
+    cr_expect(ct_has_line(out, "null=ok") && ct_has_line(out, "zero=0000"), "%s", out);
+    cr_expect(ct_has_line(out, "pts=/dev/pts"), "%s", out);
     host_unchanged(&h);
     free(out);
     free(target);
@@ -585,10 +508,10 @@ BOTH(hostile, dev_symlink)
 
 /* maskedPaths and readonlyPaths entries that are symlinks to host paths
  * act on the container's files of those paths. */
-BOTH(hostile, masked_symlinks)
+CT_BOTH(hostile, masked_symlinks)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     struct host_view h = {0};
     host_watch(&h, NULL);
     char *rootfile = in_rootfs(bundle, "/root/rootfile");
@@ -599,17 +522,18 @@ BOTH(hostile, masked_symlinks)
     image_link(c, bundle, "/etc/rolink", "/tmp");
     md_spec *s = hx_spec_load(bundle);
     s->root->readonly = false;
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     md_strv_push(&l->masked_paths, &l->n_masked_paths, "/etc/maskme");
     md_strv_push(&l->masked_paths, &l->n_masked_paths, "/etc/maskdir");
     md_strv_push(&l->readonly_paths, &l->n_readonly_paths, "/etc/rolink");
-    char *out = run_ok(c, bundle, s,
-                       "echo passwd=$(wc -c < /etc/passwd); echo root=$(ls -A /root | wc -l); "
-                       "touch /tmp/x 2>/dev/null || echo tmp=ro; touch /made && echo root=rw");
-    cr_expect(line_is(out, "passwd=0"), "the container's /etc/passwd is not masked: %s", out);
-    cr_expect(line_is(out, "root=0"), "the container's /root is not masked: %s", out);
-    cr_expect(line_is(out, "tmp=ro"), "the container's /tmp is writable: %s", out);
-    cr_expect(line_is(out, "root=rw"), "%s", out);
+    char *out =
+        ct_run_script(c, bundle, s,
+                      "echo passwd=$(wc -c < /etc/passwd); echo root=$(ls -A /root | wc -l); "
+                      "touch /tmp/x 2>/dev/null || echo tmp=ro; touch /made && echo root=rw");
+    cr_expect(ct_has_line(out, "passwd=0"), "the container's /etc/passwd is not masked: %s", out);
+    cr_expect(ct_has_line(out, "root=0"), "the container's /root is not masked: %s", out);
+    cr_expect(ct_has_line(out, "tmp=ro"), "the container's /tmp is writable: %s", out);
+    cr_expect(ct_has_line(out, "root=rw"), "%s", out);
     host_unchanged(&h);
     free(out);
     free(rootfile);

@@ -15,34 +15,6 @@
 #include "integration/ct.h"
 #include "integration/harness.h"
 
-/* A bundle whose program is `sh -c script`, with a host directory at
- * /shared through which the test sees what the program did. */
-static const char *script_bundle(struct hx_ctx *c, const char *script, char **shared)
-{
-    const char *b = ct_bundle(c, 0);
-    md_spec *s = hx_spec_load(b);
-    char *name = fx_fmt("shared%zu", c->n_bundles);
-    *shared = ct_shared_dir(c, s, name);
-    free(name);
-    hx_spec_set_args(s, "sh", "-c", script, NULL);
-    hx_spec_save(b, s);
-    md_spec_free(s);
-    return b;
-}
-
-/* `mdrun state id` must say want; returns the pid it reports. */
-static int expect_status(struct hx_ctx *c, const char *id, const char *want)
-{
-    int pid = 0;
-    char *why = NULL;
-    char *status = ct_status(c, id, &pid, &why);
-    cr_expect(status && strcmp(status, want) == 0, "state %s: status %s, want %s (%s)", id,
-              status ? status : "(none)", want, why ? why : "");
-    free(status);
-    free(why);
-    return pid;
-}
-
 static void expect_gone(struct hx_ctx *c, const char *id, int pid)
 {
     char *why = NULL;
@@ -57,15 +29,51 @@ static void expect_gone(struct hx_ctx *c, const char *id, int pid)
     hx_assert_clean(c);
 }
 
-static void mdrun_ok(struct hx_ctx *c, const char *what, struct fx_result r)
-{
-    ct_expect_ok(&r, what);
-    fx_result_free(&r);
-}
-
 static char *file_in(const char *dir, const char *name)
 {
     return fx_fmt("%s/%s", dir, name);
+}
+
+/* r must be a refusal naming needle (ct_expect_error); freed. */
+static void refused(const char *what, const char *needle, struct fx_result r)
+{
+    ct_expect_error(&r, what, needle);
+    fx_result_free(&r);
+}
+
+/* A test's container: its program is `sh -c script`, with a host
+ * directory at /shared through which the test sees what it did. */
+struct life {
+    struct hx_ctx *c;
+    const char *bundle;
+    char *shared; /* on the host */
+    char *id;
+    int pid; /* its init */
+};
+
+/* Create it under a fresh id from prefix: it must be created. */
+static struct life life_create(enum hx_who who, const char *prefix, const char *script)
+{
+    struct life l = {.c = hx_ctx_new(who)};
+    l.bundle = ct_script_bundle(l.c, script, &l.shared);
+    l.id = hx_id(prefix);
+    ct_create(l.c, l.bundle, l.id);
+    l.pid = ct_expect_status(l.c, l.id, "created");
+    return l;
+}
+
+/* `mdrun start`, which must succeed. */
+static void life_start(const struct life *l)
+{
+    ct_ok("start", hx_mdrun(l->c, NULL, "start", l->id, NULL));
+}
+
+/* Once deleted: nothing of it is left (expect_gone); frees l. */
+static void life_gone(struct life *l)
+{
+    expect_gone(l->c, l->id, l->pid);
+    free(l->shared);
+    free(l->id);
 }
 
 /* ----------------------------------------------------------- lifecycle */
@@ -74,132 +82,91 @@ TestSuite(lifecycle);
 
 CT_BOTH(lifecycle, create_start_kill_delete)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, "echo started > /shared/out; exec sleep 1000", &shared);
-    char *out = file_in(shared, "out");
-    char *id = hx_id("life");
-
-    ct_create(c, b, id);
-    int pid = expect_status(c, id, "created");
-    cr_assert_gt(pid, 0, "created container without a pid");
-    cr_expect(hx_pid_alive(pid), "created container's pid %d is not alive", pid);
+    struct life l = life_create(who, "life", "echo started > /shared/out; exec sleep 1000");
+    char *out = file_in(l.shared, "out");
+    cr_assert_gt(l.pid, 0, "created container without a pid");
+    cr_expect(hx_pid_alive(l.pid), "created container's pid %d is not alive", l.pid);
     usleep(200 * 1000);
     cr_expect(access(out, F_OK) != 0, "the program ran before start");
 
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
+    life_start(&l);
     char *text = ct_wait_file(out, 10);
     cr_expect(text && strcmp(text, "started\n") == 0, "program output after start: %s", text);
     free(text);
-    cr_expect_eq(expect_status(c, id, "running"), pid, "the pid changed at start");
+    cr_expect_eq(ct_expect_status(l.c, l.id, "running"), l.pid, "the pid changed at start");
 
-    mdrun_ok(c, "kill KILL", hx_mdrun(c, NULL, "kill", id, "KILL", NULL));
-    cr_expect(ct_wait_dead(pid, 10), "pid %d alive after kill", pid);
-    expect_status(c, id, "stopped");
+    ct_ok("kill KILL", hx_mdrun(l.c, NULL, "kill", l.id, "KILL", NULL));
+    cr_expect(ct_wait_dead(l.pid, 10), "pid %d alive after kill", l.pid);
+    ct_expect_status(l.c, l.id, "stopped");
 
-    mdrun_ok(c, "delete", hx_mdrun(c, NULL, "delete", id, NULL));
-    expect_gone(c, id, pid);
+    ct_ok("delete", hx_mdrun(l.c, NULL, "delete", l.id, NULL));
+    life_gone(&l);
     free(out);
-    free(shared);
-    free(id);
 }
 
 CT_BOTH(lifecycle, start_only_once)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, "exec sleep 1000", &shared);
-    char *id = hx_id("twice");
-    ct_create(c, b, id);
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
-
-    struct fx_result r = hx_mdrun(c, NULL, "start", id, NULL);
+    struct life l = life_create(who, "twice", "exec sleep 1000");
+    life_start(&l);
+    struct fx_result r = hx_mdrun(l.c, NULL, "start", l.id, NULL);
     ct_expect_error(&r, "start of a running container", "running");
-    cr_expect(strstr(r.err, id), "the error does not name the container: %s", r.err);
+    cr_expect(strstr(r.err, l.id), "the error does not name the container: %s", r.err);
     fx_result_free(&r);
-    int pid = expect_status(c, id, "running");
+    cr_expect_eq(ct_expect_status(l.c, l.id, "running"), l.pid);
 
-    mdrun_ok(c, "kill", hx_mdrun(c, NULL, "kill", id, "9", NULL));
-    cr_expect(ct_wait_dead(pid, 10));
-    r = hx_mdrun(c, NULL, "start", id, NULL);
-    ct_expect_error(&r, "start of a stopped container", "stopped");
-    fx_result_free(&r);
+    ct_ok("kill", hx_mdrun(l.c, NULL, "kill", l.id, "9", NULL));
+    cr_expect(ct_wait_dead(l.pid, 10));
+    refused("start of a stopped container", "stopped", hx_mdrun(l.c, NULL, "start", l.id, NULL));
 
-    mdrun_ok(c, "delete", hx_mdrun(c, NULL, "delete", id, NULL));
-    r = hx_mdrun(c, NULL, "start", id, NULL);
-    ct_expect_error(&r, "start of a deleted container", "does not exist");
-    fx_result_free(&r);
-    expect_gone(c, id, pid);
-    free(shared);
-    free(id);
+    ct_ok("delete", hx_mdrun(l.c, NULL, "delete", l.id, NULL));
+    refused("start of a deleted container", "does not exist",
+            hx_mdrun(l.c, NULL, "start", l.id, NULL));
+    life_gone(&l);
 }
 
 /* A program that ends by itself leaves a stopped container to delete. */
 CT_BOTH(lifecycle, program_exits_by_itself)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, "echo done > /shared/out; exit 3", &shared);
-    char *out = file_in(shared, "out");
-    char *id = hx_id("exits");
-    ct_create(c, b, id);
-    int pid = expect_status(c, id, "created");
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
+    struct life l = life_create(who, "exits", "echo done > /shared/out; exit 3");
+    char *out = file_in(l.shared, "out");
+    life_start(&l);
     free(ct_wait_file(out, 10));
-    cr_expect(ct_wait_dead(pid, 10), "the program did not end");
-    expect_status(c, id, "stopped");
-    struct fx_result r = hx_mdrun(c, NULL, "kill", id, "KILL", NULL);
-    ct_expect_error(&r, "kill of a stopped container", "stopped");
-    fx_result_free(&r);
-    mdrun_ok(c, "delete", hx_mdrun(c, NULL, "delete", id, NULL));
-    expect_gone(c, id, pid);
+    cr_expect(ct_wait_dead(l.pid, 10), "the program did not end");
+    ct_expect_status(l.c, l.id, "stopped");
+    refused("kill of a stopped container", "stopped",
+            hx_mdrun(l.c, NULL, "kill", l.id, "KILL", NULL));
+    ct_ok("delete", hx_mdrun(l.c, NULL, "delete", l.id, NULL));
+    life_gone(&l);
     free(out);
-    free(shared);
-    free(id);
 }
 
 CT_BOTH(lifecycle, delete_running_needs_force)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, "exec sleep 1000", &shared);
-    char *id = hx_id("busy");
-    ct_create(c, b, id);
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
-    int pid = expect_status(c, id, "running");
+    struct life l = life_create(who, "busy", "exec sleep 1000");
+    life_start(&l);
+    cr_expect_eq(ct_expect_status(l.c, l.id, "running"), l.pid);
 
-    struct fx_result r = hx_mdrun(c, NULL, "delete", id, NULL);
+    struct fx_result r = hx_mdrun(l.c, NULL, "delete", l.id, NULL);
     ct_expect_error(&r, "delete of a running container", "running");
     cr_expect(strstr(r.err, "--force"), "the error does not suggest --force: %s", r.err);
     fx_result_free(&r);
-    cr_expect(hx_pid_alive(pid), "delete without --force killed the container");
-    cr_expect_eq(expect_status(c, id, "running"), pid);
+    cr_expect(hx_pid_alive(l.pid), "delete without --force killed the container");
+    cr_expect_eq(ct_expect_status(l.c, l.id, "running"), l.pid);
 
-    mdrun_ok(c, "delete --force", hx_mdrun(c, NULL, "delete", "--force", id, NULL));
-    expect_gone(c, id, pid);
-    free(shared);
-    free(id);
+    ct_ok("delete --force", hx_mdrun(l.c, NULL, "delete", "--force", l.id, NULL));
+    life_gone(&l);
 }
 
 CT_BOTH(lifecycle, delete_created)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, "echo ran > /shared/out", &shared);
-    char *out = file_in(shared, "out");
-    char *id = hx_id("fresh");
-    ct_create(c, b, id);
-    int pid = expect_status(c, id, "created");
-    mdrun_ok(c, "delete", hx_mdrun(c, NULL, "delete", id, NULL));
-    expect_gone(c, id, pid);
+    struct life l = life_create(who, "fresh", "echo ran > /shared/out");
+    char *out = file_in(l.shared, "out");
+    ct_ok("delete", hx_mdrun(l.c, NULL, "delete", l.id, NULL));
+    refused("delete of a deleted container", "does not exist",
+            hx_mdrun(l.c, NULL, "delete", l.id, NULL));
+    life_gone(&l);
     cr_expect(access(out, F_OK) != 0, "deleting a created container ran its program");
-
-    struct fx_result r = hx_mdrun(c, NULL, "delete", id, NULL);
-    ct_expect_error(&r, "delete of a deleted container", "does not exist");
-    fx_result_free(&r);
     free(out);
-    free(shared);
-    free(id);
 }
 
 /* The program records each signal it gets in /shared/sig; TERM ends it. */
@@ -213,7 +180,7 @@ static const char trap_script[] = "trap 'echo USR1 >> /shared/sig' USR1; "
 static void expect_signal_seen(struct hx_ctx *c, const char *id, const char *sig, const char *file,
                                const char *want)
 {
-    mdrun_ok(c, sig, hx_mdrun(c, NULL, "kill", id, sig, NULL));
+    ct_ok(sig, hx_mdrun(c, NULL, "kill", id, sig, NULL));
     char *text = NULL;
     for (int i = 0; i < 250; i++) {
         free(text);
@@ -229,101 +196,81 @@ static void expect_signal_seen(struct hx_ctx *c, const char *id, const char *sig
 
 CT_BOTH(lifecycle, kill_signal_names)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, trap_script, &shared);
-    char *ready = file_in(shared, "ready"), *sig = file_in(shared, "sig");
-    char *id = hx_id("sigs");
-    ct_create(c, b, id);
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
-    int pid = expect_status(c, id, "running");
+    struct life l = life_create(who, "sigs", trap_script);
+    char *ready = file_in(l.shared, "ready"), *sig = file_in(l.shared, "sig");
+    life_start(&l);
+    cr_expect_eq(ct_expect_status(l.c, l.id, "running"), l.pid);
     free(ct_wait_file(ready, 10));
 
-    expect_signal_seen(c, id, "USR1", sig, "USR1\n");
-    expect_signal_seen(c, id, "SIGUSR2", sig, "USR1\nUSR2\n");
+    expect_signal_seen(l.c, l.id, "USR1", sig, "USR1\n");
+    expect_signal_seen(l.c, l.id, "SIGUSR2", sig, "USR1\nUSR2\n");
     char *usr1 = fx_fmt("%d", SIGUSR1);
-    expect_signal_seen(c, id, usr1, sig, "USR1\nUSR2\nUSR1\n");
+    expect_signal_seen(l.c, l.id, usr1, sig, "USR1\nUSR2\nUSR1\n");
     free(usr1);
 
     static const char *const bad[] = {"SIGFOO", "FOO", "0", "-1", "999", "9x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct fx_result r = hx_mdrun(c, NULL, "kill", id, bad[i], NULL);
+        struct fx_result r = hx_mdrun(l.c, NULL, "kill", l.id, bad[i], NULL);
         cr_expect_eq(r.status, 1, "kill %s: exit %d", bad[i], r.status);
         cr_expect(strstr(r.err, bad[i]), "kill %s: error does not name it: %s", bad[i], r.err);
         fx_result_free(&r);
     }
-    cr_expect(hx_pid_alive(pid), "a refused kill hurt the container");
+    cr_expect(hx_pid_alive(l.pid), "a refused kill hurt the container");
 
     /* No signal named: SIGTERM, which the program traps to exit. */
-    mdrun_ok(c, "kill (TERM)", hx_mdrun(c, NULL, "kill", id, NULL));
-    cr_expect(ct_wait_dead(pid, 10), "the default signal did not end the program");
+    ct_ok("kill (TERM)", hx_mdrun(l.c, NULL, "kill", l.id, NULL));
+    cr_expect(ct_wait_dead(l.pid, 10), "the default signal did not end the program");
     char *text = ct_wait_file(sig, 1);
     cr_expect(text && strstr(text, "TERM\n"), "the program saw: %s", text);
     free(text);
-    expect_status(c, id, "stopped");
-    ct_delete(c, id);
-    expect_gone(c, id, pid);
+    ct_expect_status(l.c, l.id, "stopped");
+    ct_delete(l.c, l.id);
+    life_gone(&l);
     free(ready);
     free(sig);
-    free(shared);
-    free(id);
 }
 
 /* A created container can be killed: it stops without running. */
 CT_BOTH(lifecycle, kill_created)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, "echo ran > /shared/out", &shared);
-    char *out = file_in(shared, "out");
-    char *id = hx_id("killc");
-    ct_create(c, b, id);
-    int pid = expect_status(c, id, "created");
-    mdrun_ok(c, "kill", hx_mdrun(c, NULL, "kill", id, "SIGKILL", NULL));
-    cr_expect(ct_wait_dead(pid, 10), "created container alive after SIGKILL");
-    expect_status(c, id, "stopped");
+    struct life l = life_create(who, "killc", "echo ran > /shared/out");
+    char *out = file_in(l.shared, "out");
+    ct_ok("kill", hx_mdrun(l.c, NULL, "kill", l.id, "SIGKILL", NULL));
+    cr_expect(ct_wait_dead(l.pid, 10), "created container alive after SIGKILL");
+    ct_expect_status(l.c, l.id, "stopped");
     cr_expect(access(out, F_OK) != 0, "the killed container's program ran");
-    mdrun_ok(c, "delete", hx_mdrun(c, NULL, "delete", id, NULL));
-    expect_gone(c, id, pid);
+    ct_ok("delete", hx_mdrun(l.c, NULL, "delete", l.id, NULL));
+    life_gone(&l);
     free(out);
-    free(shared);
-    free(id);
 }
 
 /* The init (pid 1 of its namespace, which ignores an untrapped TERM)
  * waits for two children: only kill --all reaches them. */
 CT_BOTH(lifecycle, kill_all)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c,
-                                  "sleep 1000 & sleep 1000 & echo ready > /shared/ready; wait; "
-                                  "echo children-gone > /shared/done; exec sleep 1000",
-                                  &shared);
-    char *ready = file_in(shared, "ready"), *done = file_in(shared, "done");
-    char *id = hx_id("all");
-    ct_create(c, b, id);
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
-    int pid = expect_status(c, id, "running");
+    struct life l = life_create(who, "all",
+                                "sleep 1000 & sleep 1000 & echo ready > /shared/ready; wait; "
+                                "echo children-gone > /shared/done; exec sleep 1000");
+    char *ready = file_in(l.shared, "ready"), *done = file_in(l.shared, "done");
+    life_start(&l);
+    cr_expect_eq(ct_expect_status(l.c, l.id, "running"), l.pid);
     free(ct_wait_file(ready, 10));
 
-    mdrun_ok(c, "kill TERM", hx_mdrun(c, NULL, "kill", id, "TERM", NULL));
+    ct_ok("kill TERM", hx_mdrun(l.c, NULL, "kill", l.id, "TERM", NULL));
     usleep(300 * 1000);
     cr_expect(access(done, F_OK) != 0, "kill without --all reached the children");
-    mdrun_ok(c, "kill --all TERM", hx_mdrun(c, NULL, "kill", "--all", id, "TERM", NULL));
+    ct_ok("kill --all TERM", hx_mdrun(l.c, NULL, "kill", "--all", l.id, "TERM", NULL));
     char *text = ct_wait_file(done, 10);
     cr_expect(text, "kill --all did not reach the children");
     free(text);
-    cr_expect(hx_pid_alive(pid), "the init died of an untrapped TERM");
+    cr_expect(hx_pid_alive(l.pid), "the init died of an untrapped TERM");
 
-    mdrun_ok(c, "kill --all KILL", hx_mdrun(c, NULL, "kill", "-a", id, "KILL", NULL));
-    cr_expect(ct_wait_dead(pid, 10));
-    ct_delete(c, id);
-    expect_gone(c, id, pid);
+    ct_ok("kill --all KILL", hx_mdrun(l.c, NULL, "kill", "-a", l.id, "KILL", NULL));
+    cr_expect(ct_wait_dead(l.pid, 10));
+    ct_delete(l.c, l.id);
+    life_gone(&l);
     free(ready);
     free(done);
-    free(shared);
-    free(id);
 }
 
 /* The row of id in `mdrun list`, or NULL. */
@@ -354,20 +301,18 @@ static void expect_listed(const char *table, const char *id, const char *status,
 CT_BOTH(lifecycle, list_shows_status)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, "exec sleep 1000", &shared);
-    char *shared2;
-    const char *b2 = script_bundle(c, "exit 0", &shared2);
+    const char *b = ct_script_bundle(c, "exec sleep 1000", NULL);
+    const char *b2 = ct_script_bundle(c, "exit 0", NULL);
     char *created = hx_id("l-created"), *running = hx_id("l-running"), *stopped = hx_id("l-stop");
     ct_create(c, b, created);
     ct_create(c, b, running);
     ct_create(c, b2, stopped);
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", running, NULL));
-    int stopped_pid = expect_status(c, stopped, "created");
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", stopped, NULL));
+    ct_ok("start", hx_mdrun(c, NULL, "start", running, NULL));
+    int stopped_pid = ct_expect_status(c, stopped, "created");
+    ct_ok("start", hx_mdrun(c, NULL, "start", stopped, NULL));
     cr_expect(ct_wait_dead(stopped_pid, 10));
-    int created_pid = expect_status(c, created, "created");
-    int running_pid = expect_status(c, running, "running");
+    int created_pid = ct_expect_status(c, created, "created");
+    int running_pid = ct_expect_status(c, running, "running");
 
     struct fx_result r = hx_mdrun(c, NULL, "list", NULL);
     ct_expect_ok(&r, "list");
@@ -408,26 +353,23 @@ CT_BOTH(lifecycle, list_shows_status)
     free(created);
     free(running);
     free(stopped);
-    free(shared);
-    free(shared2);
 }
 
 CT_BOTH(lifecycle, pid_file)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    char *shared;
-    const char *b = script_bundle(c, "exec sleep 1000", &shared);
+    const char *b = ct_script_bundle(c, "exec sleep 1000", NULL);
     char *id = hx_id("pidf"), *id2 = hx_id("pidf2");
     char *abs = fx_fmt("%s/init.pid", b);
-    mdrun_ok(c, "create --pid-file",
-             hx_mdrun(c, NULL, "create", "--bundle", b, "--pid-file", abs, id, NULL));
+    ct_ok("create --pid-file",
+          hx_mdrun(c, NULL, "create", "--bundle", b, "--pid-file", abs, id, NULL));
     ct_track(c, id);
     /* Relative to mdrun's working directory. */
-    mdrun_ok(c, "create --pid-file (relative)",
-             hx_mdrun(c, b, "create", "--pid-file", "rel.pid", id2, NULL));
+    ct_ok("create --pid-file (relative)",
+          hx_mdrun(c, b, "create", "--pid-file", "rel.pid", id2, NULL));
     ct_track(c, id2);
 
-    int pid = expect_status(c, id, "created"), pid2 = expect_status(c, id2, "created");
+    int pid = ct_expect_status(c, id, "created"), pid2 = ct_expect_status(c, id2, "created");
     char *rel = fx_fmt("%s/rel.pid", b);
     char *text = ct_read(abs), *text2 = ct_read(rel);
     int in_file = 0, in_file2 = 0;
@@ -444,44 +386,34 @@ CT_BOTH(lifecycle, pid_file)
     free(text2);
     free(rel);
     free(abs);
-    free(shared);
     free(id);
     free(id2);
 }
 
 CT_BOTH(lifecycle, existing_id_refused)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
-    char *shared, *shared2;
-    const char *b = script_bundle(c, "echo first > /shared/out; exec sleep 1000", &shared);
-    const char *b2 = script_bundle(c, "echo second > /shared/out; exec sleep 1000", &shared2);
-    char *out = file_in(shared, "out"), *out2 = file_in(shared2, "out");
-    char *id = hx_id("dup");
-    ct_create(c, b, id);
-    int pid = expect_status(c, id, "created");
-
-    struct fx_result r = hx_mdrun(c, NULL, "create", "--bundle", b2, id, NULL);
-    ct_expect_error(&r, "create with an existing id", "already exists");
-    fx_result_free(&r);
-    r = hx_mdrun(c, NULL, "run", "--bundle", b2, id, NULL);
-    ct_expect_error(&r, "run with an existing id", "already exists");
-    fx_result_free(&r);
+    struct life l = life_create(who, "dup", "echo first > /shared/out; exec sleep 1000");
+    char *shared2;
+    const char *b2 = ct_script_bundle(l.c, "echo second > /shared/out; exec sleep 1000", &shared2);
+    char *out = file_in(l.shared, "out"), *out2 = file_in(shared2, "out");
+    refused("create with an existing id", "already exists",
+            hx_mdrun(l.c, NULL, "create", "--bundle", b2, l.id, NULL));
+    refused("run with an existing id", "already exists",
+            hx_mdrun(l.c, NULL, "run", "--bundle", b2, l.id, NULL));
 
     /* The first container is intact: same pid, still startable. */
-    cr_expect_eq(expect_status(c, id, "created"), pid);
-    cr_expect(hx_pid_alive(pid));
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
+    cr_expect_eq(ct_expect_status(l.c, l.id, "created"), l.pid);
+    cr_expect(hx_pid_alive(l.pid));
+    life_start(&l);
     char *text = ct_wait_file(out, 10);
     cr_expect(text && strcmp(text, "first\n") == 0, "the first container printed %s", text);
     free(text);
     cr_expect(access(out2, F_OK) != 0, "the refused container ran");
-    ct_delete(c, id);
-    expect_gone(c, id, pid);
+    ct_delete(l.c, l.id);
+    life_gone(&l);
     free(out);
     free(out2);
-    free(shared);
     free(shared2);
-    free(id);
 }
 
 Test(lifecycle, invalid_ids_refused)
@@ -592,10 +524,10 @@ CT_BOTH(run, forwards_signals)
 {
     struct hx_ctx *c = hx_ctx_new(who);
     char *shared;
-    const char *b = script_bundle(c,
-                                  "trap 'exit 42' TERM; echo ready > /shared/ready; "
-                                  "while :; do sleep 0.05; done",
-                                  &shared);
+    const char *b = ct_script_bundle(c,
+                                     "trap 'exit 42' TERM; echo ready > /shared/ready; "
+                                     "while :; do sleep 0.05; done",
+                                     &shared);
     char *ready = file_in(shared, "ready");
     char *id = hx_id("fwd");
     struct fx_result r = run_in_background(c, b, id, ready, "kill -TERM $m");
@@ -612,7 +544,7 @@ CT_BOTH(run, killed_from_outside)
 {
     struct hx_ctx *c = hx_ctx_new(who);
     char *shared;
-    const char *b = script_bundle(c, "echo ready > /shared/ready; exec sleep 1000", &shared);
+    const char *b = ct_script_bundle(c, "echo ready > /shared/ready; exec sleep 1000", &shared);
     char *ready = file_in(shared, "ready");
     char *id = hx_id("outside");
     char *act = fx_fmt("%s --root %s kill %s KILL", hx_mdrun_bin(), c->root, id);
@@ -630,7 +562,7 @@ CT_BOTH(run, detach)
 {
     struct hx_ctx *c = hx_ctx_new(who);
     char *shared;
-    const char *b = script_bundle(c, "echo up > /shared/up; exec sleep 1000", &shared);
+    const char *b = ct_script_bundle(c, "echo up > /shared/up; exec sleep 1000", &shared);
     char *up = file_in(shared, "up");
     char *id = hx_id("detach");
     struct fx_result r = hx_mdrun(c, NULL, "run", "--detach", "--bundle", b, id, NULL);
@@ -640,12 +572,12 @@ CT_BOTH(run, detach)
     char *text = ct_wait_file(up, 10);
     cr_expect(text && strcmp(text, "up\n") == 0, "the detached program wrote %s", text);
     free(text);
-    int pid = expect_status(c, id, "running");
+    int pid = ct_expect_status(c, id, "running");
     cr_expect(hx_pid_alive(pid));
-    mdrun_ok(c, "kill", hx_mdrun(c, NULL, "kill", id, "KILL", NULL));
+    ct_ok("kill", hx_mdrun(c, NULL, "kill", id, "KILL", NULL));
     cr_expect(ct_wait_dead(pid, 10));
-    expect_status(c, id, "stopped");
-    mdrun_ok(c, "delete", hx_mdrun(c, NULL, "delete", id, NULL));
+    ct_expect_status(c, id, "stopped");
+    ct_ok("delete", hx_mdrun(c, NULL, "delete", id, NULL));
     expect_gone(c, id, pid);
     free(up);
     free(shared);

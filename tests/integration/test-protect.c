@@ -1,9 +1,10 @@
 /* test-protect.c - protecting the host from what runs in the container:
- * - the runtime binary (CVE-2019-5736): mdrun runs from a sealed copy of
- *   itself, so an image whose entrypoint is a symlink to /proc/self/exe
- *   cannot write the host's binary, and a process entering a pid namespace
- *   shared with the container is not dumpable, so the container cannot
- *   open its /proc/PID/exe;
+ * - the runtime binary (CVE-2019-5736): mdrun runs from a read-only view
+ *   (root) or a sealed copy of itself (a user's own binary), or as is when
+ *   its containers' ids may not write it, so an image whose entrypoint is a
+ *   symlink to /proc/self/exe cannot write the host's binary, and a process entering a pid
+ * namespace shared with the container is not dumpable, so the container cannot open its
+ * /proc/PID/exe;
  * - host fds (CVE-2024-21626): whatever mdrun's caller had open never
  *   reaches the program, and a process.cwd through /proc/self/fd (or any
  *   other /proc magic link) is refused, with openat2 and with the
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -160,42 +162,149 @@ static pid_t container_pid(struct hx_ctx *c, const char *id)
 
 TestSuite(protect);
 
-/* While created, the container's init runs mdrun's code: from a sealed
- * memfd, under mdrun's own name. */
-CT_BOTH(protect, runs_from_a_sealed_copy)
+/* What the created container's init (mdrun's code, waiting for `start`)
+ * runs from, for c->who running bin: its /proc/PID/exe target in link, fd
+ * open on it in *fd; its comm must be bin's name, as ps shows it. */
+static pid_t created_init(struct hx_ctx *c, const char *bin, const char *id, char *link,
+                          size_t size, int *fd)
 {
-    struct hx_ctx *c = hx_ctx_new(who);
     const char *b = ct_bundle(c, 0);
     hx_bundle_set_args(b, "true", NULL);
-    char *id = hx_id("sealed");
-    ct_create(c, b, id);
+    struct fx_result r =
+        mdrun_with(c, bin, NULL, (const char *const[]){"create", "--bundle", b, id, NULL});
+    ct_expect_ok(&r, "create");
+    fx_result_free(&r);
+    ct_track(c, id);
     pid_t pid = container_pid(c, id);
-
     char *exe = fx_fmt("/proc/%d/exe", (int)pid);
-    char link[256] = "";
-    cr_expect(readlink(exe, link, sizeof(link) - 1) > 0, "readlink %s: %s", exe, strerror(errno));
+    ssize_t n = readlink(exe, link, size - 1);
+    cr_assert(n > 0, "readlink %s: %s", exe, strerror(errno));
+    link[n] = '\0';
+    *fd = open(exe, O_RDONLY | O_CLOEXEC);
+    cr_assert(*fd >= 0, "open %s: %s", exe, strerror(errno));
+    char *comm_path = fx_fmt("/proc/%d/comm", (int)pid);
+    char *comm = ct_read(comm_path);
+    const char *slash = strrchr(bin, '/');
+    char *want = fx_fmt("%s\n", slash ? slash + 1 : bin);
+    cr_expect(comm && strcmp(comm, want) == 0, "comm: %s, want %s", comm, want);
+    free(want);
+    free(comm);
+    free(comm_path);
+    free(exe);
+    return pid;
+}
+
+/* A copy of mdrun in c->dir, owned by owner (root or c->who), 0755. */
+static char *mdrun_copy(struct hx_ctx *c, uid_t owner, gid_t group)
+{
+    char *copy = fx_fmt("%s/mdrun-copy", c->dir);
+    copy_to(c, hx_mdrun_bin(), copy, 0755);
+    cr_assert(chown(copy, owner, group) == 0 && chmod(copy, 0755) == 0);
+    return copy;
+}
+
+/* Root runs mdrun through a read-only bind mount that no mount namespace
+ * holds: it is not the host's file under its own path, and once no one
+ * executes it, even root cannot open it for writing (EROFS).  A private
+ * copy of mdrun, so that no other test executes the same file. */
+Test(protect, root_runs_from_a_readonly_view)
+{
+    struct hx_ctx *c = hx_ctx_new(HX_ROOT);
+    char *copy = mdrun_copy(c, 0, 0);
+    char *id = hx_id("view");
+    char link[512];
+    int fd;
+    pid_t pid = created_init(c, copy, id, link, sizeof(link), &fd);
+    struct statvfs sv;
+    cr_assert(fstatvfs(fd, &sv) == 0);
+    cr_expect(sv.f_flag & ST_RDONLY, "the init's binary (%s) is on a writable mount", link);
+    char *real = realpath(copy, NULL);
+    cr_expect(real && strcmp(link, real) != 0, "the init runs from the host's file %s", link);
+    char *exe = fx_fmt("/proc/%d/exe", (int)pid);
+    int path = open(exe, O_PATH | O_CLOEXEC);
+    cr_assert(path >= 0, "open %s: %s", exe, strerror(errno));
+    ct_delete(c, id);
+    char *reopen = fx_fmt("/proc/self/fd/%d", path);
+    int w = open(reopen, O_WRONLY | O_CLOEXEC);
+    cr_expect(w < 0 && errno == EROFS, "open the init's binary for writing: %s",
+              w < 0 ? strerror(errno) : "opened");
+    if (w >= 0)
+        close(w);
+    close(path);
+    close(fd);
+    hx_assert_clean(c);
+    free(reopen);
+    free(exe);
+    free(real);
+    free(id);
+    free(copy);
+}
+
+/* A user running a binary of its own (its containers' root is that user)
+ * runs from a sealed memfd copy, which no one can change. */
+Test(protect, own_binary_runs_from_a_sealed_copy)
+{
+    struct hx_ctx *c = hx_ctx_new(HX_USER);
+    char *copy = mdrun_copy(c, c->uid, c->gid);
+    char *id = hx_id("sealed");
+    char link[512];
+    int fd;
+    pid_t pid = created_init(c, copy, id, link, sizeof(link), &fd);
     cr_expect(strncmp(link, "/memfd:mdrun", 12) == 0, "the init runs from %s", link);
-    int fd = open(exe, O_RDONLY | O_CLOEXEC);
-    cr_assert(fd >= 0, "open %s: %s", exe, strerror(errno));
     int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
     int seals = fcntl(fd, F_GET_SEALS);
     cr_expect(seals >= 0 && (seals & want) == want, "seals %#x, want %#x", seals, want);
     close(fd);
     /* Even root cannot change a byte of it. */
+    char *exe = fx_fmt("/proc/%d/exe", (int)pid);
     fd = open(exe, O_WRONLY | O_CLOEXEC);
     cr_expect(fd < 0 || write(fd, "x", 1) < 0, "wrote into the init's binary");
     if (fd >= 0)
         close(fd);
-
-    char *comm_path = fx_fmt("/proc/%d/comm", (int)pid);
-    char *comm = ct_read(comm_path);
-    cr_expect(comm && strcmp(comm, "mdrun\n") == 0, "comm: %s", comm);
     ct_delete(c, id);
     hx_assert_clean(c);
-    free(comm);
-    free(comm_path);
     free(exe);
     free(id);
+    free(copy);
+}
+
+/* A user running a binary only root may write needs no protection: it
+ * runs from the file itself, with no second execve. */
+Test(protect, root_owned_binary_runs_as_is_for_a_user)
+{
+    struct hx_ctx *c = hx_ctx_new(HX_USER);
+    char *copy = mdrun_copy(c, 0, 0);
+    char *id = hx_id("asis");
+    char link[512];
+    int fd;
+    created_init(c, copy, id, link, sizeof(link), &fd);
+    close(fd);
+    char *real = realpath(copy, NULL);
+    cr_expect(real && strcmp(link, real) == 0, "the init runs from %s, not %s", link, real);
+    ct_delete(c, id);
+    hx_assert_clean(c);
+    free(real);
+    free(id);
+    free(copy);
+}
+
+/* Root's file, but its group may write it (and the user's containers may
+ * hold that group): protected by the sealed copy all the same. */
+Test(protect, group_writable_binary_runs_from_a_sealed_copy)
+{
+    struct hx_ctx *c = hx_ctx_new(HX_USER);
+    char *copy = mdrun_copy(c, 0, c->gid);
+    cr_assert(chmod(copy, 0775) == 0);
+    char *id = hx_id("group");
+    char link[512];
+    int fd;
+    created_init(c, copy, id, link, sizeof(link), &fd);
+    close(fd);
+    cr_expect(strncmp(link, "/memfd:mdrun", 12) == 0, "the init runs from %s", link);
+    ct_delete(c, id);
+    hx_assert_clean(c);
+    free(id);
+    free(copy);
 }
 
 /* CVE-2019-5736: the image's entrypoint is a symlink to /proc/self/exe,
@@ -203,9 +312,11 @@ CT_BOTH(protect, runs_from_a_sealed_copy)
  * image's exe-interp as its program interpreter.  That code keeps an fd
  * on /proc/self/exe and, once `create` and `start` have exited (no one
  * executes the file any more), tries to write through it.  The test runs
- * a private copy of mdrun, owned by the container's root, so that a
- * regression damages only the copy. */
-CT_BOTH(protect, exe_entrypoint_cannot_write_the_runtime)
+ * a private copy of mdrun owned by owner (0: root), so that a regression
+ * damages only the copy.  reaches_host: whether /proc/self/exe must lead
+ * to the copy itself (mdrun did not re-execute); refused: the error a
+ * refused open may show. */
+static void attack(enum hx_who who, bool root_owned, bool reaches_host, const char *refused)
 {
     struct hx_ctx *c = hx_ctx_new(who);
     const char *b = ct_bundle(c, 0);
@@ -233,8 +344,8 @@ CT_BOTH(protect, exe_entrypoint_cannot_write_the_runtime)
     hx_spec_save(b, s);
     md_spec_free(s);
 
-    char *copy = fx_fmt("%s/mdrun-copy", c->dir);
-    copy_to(c, hx_mdrun_bin(), copy, 0755);
+    char *copy = root_owned ? mdrun_copy(c, 0, 0) : mdrun_copy(c, c->uid, c->gid);
+    char *real = realpath(copy, NULL);
     struct blob before = read_blob(copy);
     char *id = hx_id("exe");
     struct fx_result r =
@@ -250,21 +361,26 @@ CT_BOTH(protect, exe_entrypoint_cannot_write_the_runtime)
     char *result = ct_wait_file(result_path, 30);
     char *errors_path = fx_fmt("%s/errors", shared), *exe_path = fx_fmt("%s/exe", shared);
     char *errors = ct_read(errors_path), *exe = ct_read(exe_path);
-    cr_expect(exe && strncmp(exe, "exe=/memfd:mdrun", 16) == 0,
-              "the container reached another file than the sealed copy: %s", exe);
+    /* The copy itself, or anything but that. */
+    char *host = fx_fmt("exe=%s\n", real);
+    if (reaches_host)
+        cr_expect(exe && strcmp(exe, host) == 0, "the container reached %s, want %s", exe, host);
+    else
+        cr_expect(exe && strncmp(exe, "exe=", 4) == 0 && strcmp(exe, host) != 0,
+                  "the container reached the host's binary: %s", exe);
     cr_expect(result && strcmp(result, "write=refused\n") == 0,
               "the container wrote into the runtime's binary: %s", result);
     /* busybox's printf fails silently when write(2) does; a message is
      * there only when the shell could not even open the file. */
-    cr_expect(!errors || !*errors || strstr(errors, "Operation not permitted") ||
-                  strstr(errors, "busy"),
-              "refused for another reason than the seals: %s", errors);
+    cr_expect(!errors || !*errors || strstr(errors, refused) || strstr(errors, "busy"),
+              "refused for another reason than %s: %s", refused, errors);
     struct blob after = read_blob(copy);
     cr_expect(same_blob(&before, &after), "the mdrun binary on the host changed");
     ct_delete(c, id);
     hx_assert_clean(c);
     free(after.data);
     free(before.data);
+    free(host);
     free(errors);
     free(exe);
     free(errors_path);
@@ -272,12 +388,32 @@ CT_BOTH(protect, exe_entrypoint_cannot_write_the_runtime)
     free(result);
     free(result_path);
     free(id);
+    free(real);
     free(copy);
     free(shared);
     free(attack);
     free(interp_path);
     free(helper);
     free(interp);
+}
+
+/* Root: the read-only view refuses the write. */
+Test(protect, exe_entrypoint_cannot_write_the_runtime_root)
+{
+    attack(HX_ROOT, true, false, "Read-only file system");
+}
+
+/* A user's own binary: the sealed copy refuses it. */
+Test(protect, exe_entrypoint_cannot_write_the_runtime_user)
+{
+    attack(HX_USER, false, false, "Operation not permitted");
+}
+
+/* A user, a binary only root may write: the container reaches the host's
+ * file, and its ids may not write it. */
+Test(protect, exe_entrypoint_cannot_write_a_root_owned_runtime_user)
+{
+    attack(HX_USER, true, true, "Permission denied");
 }
 
 /* Set namespace type of s to path (NULL: a new one). */

@@ -18,19 +18,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "integration/cgt.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static struct hx_ctx *v2_ctx(enum hx_who who)
 {
@@ -39,55 +32,6 @@ static struct hx_ctx *v2_ctx(enum hx_who who)
                 "cgroup v2 guest VM, tests/vm/check.sh)");
     hx_require_root(); /* root makes the delegated cgroup for the user too */
     return hx_ctx_new(who);
-}
-
-/* A bundle running `sh -c script` with linux.resources from json (NULL:
- * as `mdrun spec` wrote them) and a host directory at /shared. */
-static const char *bundle_for(struct hx_ctx *c, const char *json, const char *script, char **shared)
-{
-    const char *b = ct_bundle(c, 0);
-    md_spec *s = hx_spec_load(b);
-    if (shared) {
-        char *name = fx_fmt("shared%zu", c->n_bundles);
-        *shared = ct_shared_dir(c, s, name);
-        free(name);
-    }
-    if (json)
-        cgt_set_resources(s, json);
-    hx_spec_set_args(s, "sh", "-c", script, NULL);
-    hx_spec_save(b, s);
-    md_spec_free(s);
-    return b;
-}
-
-static int start(struct hx_ctx *c, const char *bundle, const char *id, const char *path)
-{
-    cgt_claim(c, id, path);
-    ct_create(c, bundle, id);
-    struct fx_result r = hx_mdrun(c, NULL, "start", id, NULL);
-    cr_assert_eq(r.status, 0, "start %s: %s", id, r.err);
-    fx_result_free(&r);
-    int pid = 0;
-    char *st = ct_status(c, id, &pid, NULL);
-    cr_assert(st && strcmp(st, "running") == 0 && pid > 0, "%s: status %s", id, st);
-    free(st);
-    return pid;
-}
-
-static void mdrun_ok(struct hx_ctx *c, const char *what, struct fx_result r)
-{
-    ct_expect_ok(&r, what);
-    fx_result_free(&r);
-}
-
-static void expect_status(struct hx_ctx *c, const char *id, const char *want)
-{
-    char *why = NULL;
-    char *st = ct_status(c, id, NULL, &why);
-    cr_expect(st && strcmp(st, want) == 0, "state %s: %s, want %s (%s)", id, st ? st : "(none)",
-              want, why ? why : "");
-    free(st);
-    free(why);
 }
 
 static char *dir_of(pid_t pid)
@@ -117,7 +61,7 @@ static long long keyed(const char *dir, const char *file, const char *key)
 static bool cpu_moves(pid_t pid)
 {
     uint64_t before = cgt_cpu_ticks(pid);
-    nap_ms(500);
+    cgt_nap_ms(500);
     return cgt_cpu_ticks(pid) != before;
 }
 
@@ -191,23 +135,10 @@ Test(resources_v2, limits_hold_and_the_commands_act_on_the_cgroup)
                "\"cpus\":\"0\",\"mems\":\"0\"}%s%s}",
                io, hugetlb ? ",\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}]" : "");
     char *shared;
-    const char *b = bundle_for(c, json, main_script, &shared);
-    md_spec *s = hx_spec_load(b);
-    md_linux *l = ct_linux(s);
-    l->devices = realloc(l->devices, (l->n_devices + 1) * sizeof(*l->devices));
-    cr_assert(l->devices);
-    l->devices[l->n_devices++] = (md_device){.type = strdup("c"),
-                                             .path = strdup("/dev/kmsg"),
-                                             .has_major = true,
-                                             .major = 1,
-                                             .has_minor = true,
-                                             .minor = 11,
-                                             .has_file_mode = true,
-                                             .file_mode = 0644};
-    hx_spec_save(b, s);
-    md_spec_free(s);
+    const char *b = cgt_bundle(c, json, main_script, &shared);
+    cgt_add_kmsg(b);
     char *id = hx_id("main");
-    pid_t pid = start(c, b, id, NULL);
+    pid_t pid = cgt_start(c, b, id, NULL);
     char *dir = dir_of(pid);
     char *want_dir = fx_fmt(CGT_ROOT "/%s", id);
     cr_expect_str_eq(dir, want_dir, "the container's cgroup");
@@ -254,7 +185,7 @@ Test(resources_v2, limits_hold_and_the_commands_act_on_the_cgroup)
     cr_expect_geq(keyed(dir, "pids.events", "max"), 1, "pids.events: the limit was never hit");
     cgt_expect_file(dir, "pids.current", "7");
     for (int i = 0; i < 40 && keyed(dir, "cpu.stat", "nr_throttled") < 1; i++)
-        nap_ms(100);
+        cgt_nap_ms(100);
     cr_expect_geq(keyed(dir, "cpu.stat", "nr_throttled"), 1, "cpu.max never throttled");
 
     /* ps and events. */
@@ -275,25 +206,24 @@ Test(resources_v2, limits_hold_and_the_commands_act_on_the_cgroup)
     fx_result_free(&r);
 
     /* pause and resume. */
-    mdrun_ok(c, "pause", hx_mdrun(c, NULL, "pause", id, NULL));
-    expect_status(c, id, "paused");
+    ct_ok("pause", hx_mdrun(c, NULL, "pause", id, NULL));
+    ct_expect_status(c, id, "paused");
     cr_expect_eq(keyed(dir, "cgroup.events", "frozen"), 1, "cgroup.events: not frozen");
     cgt_expect_file(dir, "cgroup.freeze", "1");
     cr_expect_not(cpu_moves(pid), "the loop ran while paused");
-    mdrun_ok(c, "resume", hx_mdrun(c, NULL, "resume", id, NULL));
-    expect_status(c, id, "running");
+    ct_ok("resume", hx_mdrun(c, NULL, "resume", id, NULL));
+    ct_expect_status(c, id, "running");
     cr_expect_eq(keyed(dir, "cgroup.events", "frozen"), 0, "cgroup.events: still frozen");
     cr_expect(cpu_moves(pid), "the loop did not resume");
 
     /* update. */
-    mdrun_ok(c, "update",
-             hx_mdrun(c, NULL, "update", "--memory", "128m", "--memory-swap", "128m",
-                      "--pids-limit", "40", id, NULL));
+    ct_ok("update", hx_mdrun(c, NULL, "update", "--memory", "128m", "--memory-swap", "128m",
+                             "--pids-limit", "40", id, NULL));
     cgt_expect_file(dir, "memory.max", "134217728");
     cgt_expect_file(dir, "pids.max", "40");
     char *file = fx_fmt("%s/res.json", c->dir);
     fx_write(file, "{\"cpu\":{\"quota\":20000,\"period\":100000},\"pids\":{\"limit\":-1}}");
-    mdrun_ok(c, "update -r", hx_mdrun(c, NULL, "update", "-r", file, id, NULL));
+    ct_ok("update -r", hx_mdrun(c, NULL, "update", "-r", file, id, NULL));
     cgt_expect_file(dir, "cpu.max", "20000 100000");
     cgt_expect_file(dir, "pids.max", "max");
     r = hx_mdrun(c, NULL, "update", "--memory", "lots", id, NULL);
@@ -310,7 +240,7 @@ Test(resources_v2, limits_hold_and_the_commands_act_on_the_cgroup)
     fx_write(procs, spid);
     free(procs);
     free(spid);
-    mdrun_ok(c, "kill --all", hx_mdrun(c, NULL, "kill", "--all", id, "KILL", NULL));
+    ct_ok("kill --all", hx_mdrun(c, NULL, "kill", "--all", id, "KILL", NULL));
     for (size_t i = 0; i < n && i < 16; i++)
         cr_expect(ct_wait_dead(pids[i], 10), "pid %d survived kill --all", (int)pids[i]);
     cr_expect(cgt_wait_file_is(dir, "cgroup.procs", "", 10), "processes left after kill --all");
@@ -335,36 +265,14 @@ Test(resources_v2, limits_hold_and_the_commands_act_on_the_cgroup)
 Test(resources_v2, memory_max_oom_kills_and_events_reports_it)
 {
     struct hx_ctx *c = v2_ctx(HX_ROOT);
-    char *shared;
-    const char *b = bundle_for(c, "{\"memory\":{\"limit\":33554432,\"swap\":33554432}}",
-                               "awk 'BEGIN { s = \"0123456789abcdef\"; while (1) s = s s }'; "
-                               "echo $? > /shared/status",
-                               &shared);
     char *id = hx_id("oom");
-    cgt_claim(c, id, NULL);
-    ct_create(c, b, id);
-    char *events = fx_fmt("%s/events", c->dir);
-    pid_t ev = cgt_mdrun_bg(c, events, "events", "--interval", "10m", id, NULL);
-    char *first = ct_wait_file(events, 30);
-    cr_assert(first, "events printed nothing");
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
-    char *path = fx_fmt("%s/status", shared);
-    char *status = ct_wait_file(path, 60);
-    cr_expect_str_eq(status ? status : "(nothing)", "137\n", "the allocator was not SIGKILLed");
-    cr_expect_eq(cgt_wait_child(ev, 60), 0, "events did not end with the container");
-    char *text = ct_read(events);
-    cr_expect_geq(cgt_count_events(text, "oom", id), 1, "no oom event: %s", text);
+    char *text = cgt_run_oom(c, "{\"memory\":{\"limit\":33554432,\"swap\":33554432}}", id, 30);
     char *dir = fx_fmt(CGT_ROOT "/%s", id);
     cr_expect_geq(keyed(dir, "memory.events", "oom_kill"), 1, "memory.events: no oom_kill");
     ct_delete(c, id);
     cr_expect_neq(access(dir, F_OK), 0, "%s left after delete", dir);
     free(dir);
     free(text);
-    free(status);
-    free(path);
-    free(first);
-    free(events);
-    free(shared);
     free(id);
 }
 
@@ -372,7 +280,7 @@ Test(resources_v2, a_refused_unified_key_leaves_nothing)
 {
     struct hx_ctx *c = v2_ctx(HX_ROOT);
     /* Valid as JSON; the kernel has no such file. */
-    const char *b = bundle_for(c, "{\"unified\":{\"memory.bogus\":\"1\"}}", "true", NULL);
+    const char *b = cgt_bundle(c, "{\"unified\":{\"memory.bogus\":\"1\"}}", "true", NULL);
     char *id = hx_id("bogus");
     cgt_claim(c, id, NULL);
     struct fx_result r = hx_mdrun(c, NULL, "create", "--bundle", b, id, NULL);
@@ -437,7 +345,7 @@ Test(resources_v2, rootless_in_a_delegated_cgroup)
     }
     enter_cgroup(runner);
 
-    const char *b = bundle_for(c, "{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":20}}",
+    const char *b = cgt_bundle(c, "{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":20}}",
                                "exec sleep 1000", NULL);
     char *path = fx_fmt("%s/ctr", top);
     md_spec *s = hx_spec_load(b);
@@ -446,7 +354,7 @@ Test(resources_v2, rootless_in_a_delegated_cgroup)
     hx_spec_save(b, s);
     md_spec_free(s);
     char *id = hx_id("deleg");
-    pid_t pid = start(c, b, id, path);
+    pid_t pid = cgt_start(c, b, id, path);
     char *dir = dir_of(pid);
     char *want = fx_fmt(CGT_ROOT "%s", path);
     cr_expect_str_eq(dir, want, "the rootless container's cgroup");
@@ -455,10 +363,10 @@ Test(resources_v2, rootless_in_a_delegated_cgroup)
     struct stat st;
     cr_expect(stat(dir, &st) == 0 && st.st_uid == c->uid, "%s is not the user's", dir);
 
-    mdrun_ok(c, "pause", hx_mdrun(c, NULL, "pause", id, NULL));
+    ct_ok("pause", hx_mdrun(c, NULL, "pause", id, NULL));
     cr_expect_eq(keyed(dir, "cgroup.events", "frozen"), 1, "cgroup.events: not frozen");
-    mdrun_ok(c, "resume", hx_mdrun(c, NULL, "resume", id, NULL));
-    mdrun_ok(c, "update", hx_mdrun(c, NULL, "update", "--pids-limit", "30", id, NULL));
+    ct_ok("resume", hx_mdrun(c, NULL, "resume", id, NULL));
+    ct_ok("update", hx_mdrun(c, NULL, "update", "--pids-limit", "30", id, NULL));
     cgt_expect_file(dir, "pids.max", "30");
     ct_delete(c, id);
     cr_expect(ct_wait_dead(pid, 10), "pid %d survived delete", (int)pid);

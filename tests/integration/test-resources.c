@@ -19,19 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "integration/cgt.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* A root context on a v1 or hybrid host; skips elsewhere. */
 static struct hx_ctx *v1_ctx(enum hx_who who)
@@ -41,58 +34,6 @@ static struct hx_ctx *v1_ctx(enum hx_who who)
         hx_skip("needs a cgroup v1 or hybrid host, this one is %s (test-resources-v2 covers v2)",
                 md_cgroup_layout_name(l));
     return hx_ctx_new(who);
-}
-
-/* A bundle running `sh -c script` with linux.resources from json (NULL:
- * as `mdrun spec` wrote them) and a host directory at /shared (*shared,
- * caller frees, when shared is not NULL).  The spec is saved; edit more
- * with hx_spec_load. */
-static const char *bundle_for(struct hx_ctx *c, const char *json, const char *script, char **shared)
-{
-    const char *b = ct_bundle(c, 0);
-    md_spec *s = hx_spec_load(b);
-    if (shared) {
-        char *name = fx_fmt("shared%zu", c->n_bundles);
-        *shared = ct_shared_dir(c, s, name);
-        free(name);
-    }
-    if (json)
-        cgt_set_resources(s, json);
-    hx_spec_set_args(s, "sh", "-c", script, NULL);
-    hx_spec_save(b, s);
-    md_spec_free(s);
-    return b;
-}
-
-/* Claim, create and start the container; its pid. */
-static int start(struct hx_ctx *c, const char *bundle, const char *id)
-{
-    cgt_claim(c, id, NULL);
-    ct_create(c, bundle, id);
-    struct fx_result r = hx_mdrun(c, NULL, "start", id, NULL);
-    cr_assert_eq(r.status, 0, "start %s: %s", id, r.err);
-    fx_result_free(&r);
-    int pid = 0;
-    char *st = ct_status(c, id, &pid, NULL);
-    cr_assert(st && strcmp(st, "running") == 0 && pid > 0, "%s: status %s", id, st);
-    free(st);
-    return pid;
-}
-
-static void expect_status(struct hx_ctx *c, const char *id, const char *want)
-{
-    char *why = NULL;
-    char *st = ct_status(c, id, NULL, &why);
-    cr_expect(st && strcmp(st, want) == 0, "state %s: %s, want %s (%s)", id, st ? st : "(none)",
-              want, why ? why : "");
-    free(st);
-    free(why);
-}
-
-static void mdrun_ok(struct hx_ctx *c, const char *what, struct fx_result r)
-{
-    ct_expect_ok(&r, what);
-    fx_result_free(&r);
 }
 
 /* Delete, then expect no state and no cgroup directory left. */
@@ -174,14 +115,14 @@ Test(resources, limits_are_in_the_cgroup_files_and_inside_the_container)
                         blkio);
     char *shared;
     const char *b =
-        bundle_for(c, json,
+        cgt_bundle(c, json,
                    "cd /sys/fs/cgroup && cat memory/memory.limit_in_bytes "
                    "pids/pids.max cpu/cpu.shares cpu/cpu.cfs_quota_us > /shared/in.tmp; "
                    "mv /shared/in.tmp /shared/in; "
                    "exec sleep 1000",
                    &shared);
     char *id = hx_id("lim");
-    pid_t pid = start(c, b, id);
+    pid_t pid = cgt_start(c, b, id, NULL);
     expect_placed(pid, id);
 
     char *mem = dir_of(pid, "memory"), *pids = dir_of(pid, "pids"), *cpu = dir_of(pid, "cpu");
@@ -220,53 +161,26 @@ Test(resources, limits_are_in_the_cgroup_files_and_inside_the_container)
 
 /* ------------------------------------------------------------ limits hold */
 
-/* An awk that doubles a string until something stops it: busybox has no
- * allocator, and this memory is the process's own (not page cache). */
-#define ALLOCATE "awk 'BEGIN { s = \"0123456789abcdef\"; while (1) s = s s }'"
-
 Test(resources, memory_limit_oom_kills_and_events_reports_it)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
     bool memsw = access(CGT_ROOT "/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
-    char *shared;
-    /* With swap accounting, memory + swap too: no swap to escape to. */
-    const char *b = bundle_for(c,
-                               memsw ? "{\"memory\":{\"limit\":33554432,\"swap\":33554432}}"
-                                     : "{\"memory\":{\"limit\":33554432}}",
-                               ALLOCATE "; echo $? > /shared/status", &shared);
     char *id = hx_id("oom");
-    cgt_claim(c, id, NULL);
-    ct_create(c, b, id);
-    char *events = fx_fmt("%s/events", c->dir);
-    pid_t ev = cgt_mdrun_bg(c, events, "events", "--interval", "1m", id, NULL);
-    /* Its first stats line says it is watching. */
-    char *first = ct_wait_file(events, 10);
-    cr_assert(first, "events printed nothing");
-    mdrun_ok(c, "start", hx_mdrun(c, NULL, "start", id, NULL));
-
-    char *path = fx_fmt("%s/status", shared);
-    char *status = ct_wait_file(path, 20);
-    cr_expect_str_eq(status ? status : "(nothing)", "137\n", "the allocator was not SIGKILLed");
-    /* events ends with the container. */
-    cr_expect_eq(cgt_wait_child(ev, 20), 0, "events did not end with the container");
-    char *text = ct_read(events);
-    cr_expect_geq(cgt_count_events(text, "oom", id), 1, "no oom event: %s", text);
+    /* With swap accounting, memory + swap too: no swap to escape to. */
+    char *text = cgt_run_oom(c,
+                             memsw ? "{\"memory\":{\"limit\":33554432,\"swap\":33554432}}"
+                                   : "{\"memory\":{\"limit\":33554432}}",
+                             id, 10);
     cr_expect_geq(cgt_count_events(text, "stats", id), 1, "no stats event: %s", text);
-
     delete_and_expect_nothing(c, id);
     free(text);
-    free(status);
-    free(path);
-    free(first);
-    free(events);
-    free(shared);
     free(id);
 }
 
 Test(resources, pids_limit_stops_a_fork_bomb)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
-    const char *b = bundle_for(c, "{\"pids\":{\"limit\":8}}",
+    const char *b = cgt_bundle(c, "{\"pids\":{\"limit\":8}}",
                                "for i in $(seq 50); do sleep 5 & done; echo survived", NULL);
     char *id = hx_id("bomb");
     cgt_claim(c, id, NULL);
@@ -287,24 +201,11 @@ Test(resources, pids_limit_stops_a_fork_bomb)
 static struct fx_result run_kmsg(struct hx_ctx *c, const char *prefix, const char *rules)
 {
     char *json = fx_fmt("{\"devices\":%s}", rules);
-    const char *b = bundle_for(c, json,
+    const char *b = cgt_bundle(c, json,
                                "echo x > /dev/null && echo null-ok; "
                                "true > /dev/kmsg && echo kmsg-opened",
                                NULL);
-    md_spec *s = hx_spec_load(b);
-    md_linux *l = ct_linux(s);
-    l->devices = realloc(l->devices, (l->n_devices + 1) * sizeof(*l->devices));
-    cr_assert(l->devices);
-    l->devices[l->n_devices++] = (md_device){.type = strdup("c"),
-                                             .path = strdup("/dev/kmsg"),
-                                             .has_major = true,
-                                             .major = 1,
-                                             .has_minor = true,
-                                             .minor = 11,
-                                             .has_file_mode = true,
-                                             .file_mode = 0644};
-    hx_spec_save(b, s);
-    md_spec_free(s);
+    cgt_add_kmsg(b);
     char *id = hx_id(prefix);
     cgt_claim(c, id, NULL);
     struct fx_result r = hx_mdrun(c, NULL, "run", "--bundle", b, id, NULL);
@@ -337,7 +238,7 @@ Test(resources, device_rules_deny_what_they_do_not_allow)
 static bool cpu_moves(pid_t pid)
 {
     uint64_t before = cgt_cpu_ticks(pid);
-    nap_ms(300);
+    cgt_nap_ms(300);
     return cgt_cpu_ticks(pid) != before;
 }
 
@@ -358,14 +259,14 @@ static bool list_says(struct hx_ctx *c, const char *id, const char *status)
 Test(resources, pause_freezes_and_resume_thaws)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
-    const char *b = bundle_for(c, NULL, "while :; do :; done", NULL);
+    const char *b = cgt_bundle(c, NULL, "while :; do :; done", NULL);
     char *id = hx_id("pause");
-    pid_t pid = start(c, b, id);
+    pid_t pid = cgt_start(c, b, id, NULL);
     cr_expect(cpu_moves(pid), "the busy loop does not run");
     char *freezer = dir_of(pid, "freezer");
 
-    mdrun_ok(c, "pause", hx_mdrun(c, NULL, "pause", id, NULL));
-    expect_status(c, id, "paused");
+    ct_ok("pause", hx_mdrun(c, NULL, "pause", id, NULL));
+    ct_expect_status(c, id, "paused");
     cr_expect(list_says(c, id, "paused"), "list does not say paused");
     cgt_expect_file(freezer, "freezer.state", "FROZEN");
     cr_expect_eq(cgt_proc_state(pid), 'D', "a frozen task shows as D");
@@ -374,8 +275,8 @@ Test(resources, pause_freezes_and_resume_thaws)
     ct_expect_error(&r, "pause twice", "paused");
     fx_result_free(&r);
 
-    mdrun_ok(c, "resume", hx_mdrun(c, NULL, "resume", id, NULL));
-    expect_status(c, id, "running");
+    ct_ok("resume", hx_mdrun(c, NULL, "resume", id, NULL));
+    ct_expect_status(c, id, "running");
     cr_expect(list_says(c, id, "running"), "list does not say running");
     cgt_expect_file(freezer, "freezer.state", "THAWED");
     cr_expect(cpu_moves(pid), "the container did not resume");
@@ -384,7 +285,7 @@ Test(resources, pause_freezes_and_resume_thaws)
     fx_result_free(&r);
 
     /* delete --force takes a paused container too. */
-    mdrun_ok(c, "pause again", hx_mdrun(c, NULL, "pause", id, NULL));
+    ct_ok("pause again", hx_mdrun(c, NULL, "pause", id, NULL));
     delete_and_expect_nothing(c, id);
     cr_expect(ct_wait_dead(pid, 5), "the paused container survived delete --force");
     free(freezer);
@@ -396,21 +297,21 @@ Test(resources, pause_freezes_and_resume_thaws)
 Test(resources, update_changes_the_limits_of_a_running_container)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
-    const char *b = bundle_for(c, "{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":20}}",
+    const char *b = cgt_bundle(c, "{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":20}}",
                                "exec sleep 1000", NULL);
     char *id = hx_id("upd");
-    pid_t pid = start(c, b, id);
+    pid_t pid = cgt_start(c, b, id, NULL);
     char *mem = dir_of(pid, "memory"), *pids = dir_of(pid, "pids"), *cpu = dir_of(pid, "cpu");
 
-    mdrun_ok(c, "update flags",
-             hx_mdrun(c, NULL, "update", "--memory", "128m", "--pids-limit", "40", id, NULL));
+    ct_ok("update flags",
+          hx_mdrun(c, NULL, "update", "--memory", "128m", "--pids-limit", "40", id, NULL));
     cgt_expect_file(mem, "memory.limit_in_bytes", "134217728");
     cgt_expect_file(pids, "pids.max", "40");
 
     char *file = fx_fmt("%s/res.json", c->dir);
     fx_write(file, "{\"memory\":{\"limit\":100663296},\"pids\":{\"limit\":-1},"
                    "\"cpu\":{\"quota\":20000,\"period\":100000}}");
-    mdrun_ok(c, "update -r", hx_mdrun(c, NULL, "update", "-r", file, id, NULL));
+    ct_ok("update -r", hx_mdrun(c, NULL, "update", "-r", file, id, NULL));
     cgt_expect_file(mem, "memory.limit_in_bytes", "100663296");
     cgt_expect_file(pids, "pids.max", "max");
     cgt_expect_file(cpu, "cpu.cfs_quota_us", "20000");
@@ -473,13 +374,13 @@ static bool has(const pid_t *v, size_t n, pid_t pid)
 Test(resources, ps_lists_the_container_processes)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
-    const char *b = bundle_for(c, NULL, "sleep 1001 & sleep 1002 & wait", NULL);
+    const char *b = cgt_bundle(c, NULL, "sleep 1001 & sleep 1002 & wait", NULL);
     char *id = hx_id("ps");
-    pid_t pid = start(c, b, id);
+    pid_t pid = cgt_start(c, b, id, NULL);
     pid_t pids[16];
     size_t n = 0;
     for (int i = 0; i < 100 && (n = ps_json(c, id, pids, 16)) < 3; i++)
-        nap_ms(50);
+        cgt_nap_ms(50);
     cr_expect_eq(n, 3, "ps --format json: %zu pids, want sh and two sleeps", n);
     cr_expect(has(pids, n, pid), "ps --format json misses the init %d", (int)pid);
 
@@ -505,10 +406,10 @@ Test(resources, events_stats_prints_one_json_line_with_the_usage)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
     const char *b =
-        bundle_for(c, "{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":20}}",
+        cgt_bundle(c, "{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":20}}",
                    "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 1000", NULL);
     char *id = hx_id("stats");
-    pid_t pid = start(c, b, id);
+    pid_t pid = cgt_start(c, b, id, NULL);
     /* Until the loop is over and the sleep alone remains. */
     for (int i = 0; i < 200; i++) {
         char *comm = fx_fmt("/proc/%d/comm", (int)pid);
@@ -518,7 +419,7 @@ Test(resources, events_stats_prints_one_json_line_with_the_usage)
         free(name);
         if (slept)
             break;
-        nap_ms(50);
+        cgt_nap_ms(50);
     }
     struct fx_result r = hx_mdrun(c, NULL, "events", "--stats", id, NULL);
     ct_expect_ok(&r, "events --stats");
@@ -572,7 +473,7 @@ static void move_to_child_cgroup(pid_t pid)
 Test(resources, kill_all_reaches_every_process_and_delete_every_cgroup)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
-    const char *b = bundle_for(c, "{\"pids\":{\"limit\":20}}",
+    const char *b = cgt_bundle(c, "{\"pids\":{\"limit\":20}}",
                                "sleep 1001 & sleep 1002 & exec sleep 1003", NULL);
     /* No pid namespace: the processes outlive the init, so only the
      * cgroup finds them all. */
@@ -581,23 +482,23 @@ Test(resources, kill_all_reaches_every_process_and_delete_every_cgroup)
     hx_spec_save(b, s);
     md_spec_free(s);
     char *id = hx_id("killall");
-    pid_t pid = start(c, b, id);
+    pid_t pid = cgt_start(c, b, id, NULL);
     pid_t pids[16];
     size_t n = 0;
     for (int i = 0; i < 100 && (n = ps_json(c, id, pids, 16)) < 3; i++)
-        nap_ms(50);
+        cgt_nap_ms(50);
     cr_assert_eq(n, 3, "ps: %zu processes", n);
     pid_t other = pids[0] == pid ? pids[1] : pids[0];
     move_to_child_cgroup(other);
     char *nested = fx_fmt("%s/nested", id);
     cr_expect(has(pids, ps_json(c, id, pids, 16), other), "ps misses the nested process");
 
-    mdrun_ok(c, "kill --all", hx_mdrun(c, NULL, "kill", "--all", id, "KILL", NULL));
+    ct_ok("kill --all", hx_mdrun(c, NULL, "kill", "--all", id, "KILL", NULL));
     for (size_t i = 0; i < n; i++)
         cr_expect(ct_wait_dead(pids[i], 5), "pid %d survived kill --all", (int)pids[i]);
     for (int i = 0; i < 100 && !list_says(c, id, "stopped"); i++)
-        nap_ms(50);
-    expect_status(c, id, "stopped");
+        cgt_nap_ms(50);
+    ct_expect_status(c, id, "stopped");
 
     struct fx_result r = hx_mdrun(c, NULL, "delete", id, NULL);
     ct_expect_ok(&r, "delete");
@@ -637,14 +538,14 @@ Test(resources, a_failed_create_leaves_no_cgroup)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
     /* A value validation accepts and the kernel refuses. */
-    const char *b = bundle_for(c, "{\"memory\":{\"limit\":67108864},\"cpu\":{\"cpus\":\"4095\"}}",
+    const char *b = cgt_bundle(c, "{\"memory\":{\"limit\":67108864},\"cpu\":{\"cpus\":\"4095\"}}",
                                "true", NULL);
     char *id = hx_id("badcpus");
     expect_refused(c, b, id, "cpuset.cpus", NULL);
     free(id);
 
     /* A createRuntime hook that fails, after the cgroup was made. */
-    b = bundle_for(c, "{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":10}}", "true", NULL);
+    b = cgt_bundle(c, "{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":10}}", "true", NULL);
     md_spec *s = hx_spec_load(b);
     md_hooks *h = ct_hooks(s);
     ct_add_hook(&h->create_runtime, &h->n_create_runtime, "/bin/false", "false", NULL);
@@ -658,7 +559,7 @@ Test(resources, a_failed_create_leaves_no_cgroup)
 Test(resources, unified_is_refused_on_cgroup_v1)
 {
     struct hx_ctx *c = v1_ctx(HX_ROOT);
-    const char *b = bundle_for(c, "{\"unified\":{\"memory.max\":\"67108864\"}}", "true", NULL);
+    const char *b = cgt_bundle(c, "{\"unified\":{\"memory.max\":\"67108864\"}}", "true", NULL);
     char *id = hx_id("unified");
     expect_refused(c, b, id, "unified", NULL);
     free(id);
@@ -669,7 +570,7 @@ Test(resources, systemd_manager_without_systemd_is_refused)
     struct hx_ctx *c = v1_ctx(HX_ROOT);
     if (access("/run/systemd/system", F_OK) == 0)
         hx_skip("this host runs systemd: the systemd driver is tested in the guest VM");
-    const char *b = bundle_for(c, "{\"memory\":{\"limit\":67108864}}", "true", NULL);
+    const char *b = cgt_bundle(c, "{\"memory\":{\"limit\":67108864}}", "true", NULL);
     char *id = hx_id("nosd");
     const char *globals[] = {"--systemd-cgroup", NULL};
     expect_refused(c, b, id, "systemd", globals);
@@ -680,7 +581,7 @@ Test(resources, systemd_manager_without_systemd_is_refused)
 static char *cgroup_inside(struct hx_ctx *c, const char *manager, const char *json, char **err)
 {
     char *shared;
-    const char *b = bundle_for(c, json, "cat /proc/self/cgroup > /shared/cg", &shared);
+    const char *b = cgt_bundle(c, json, "cat /proc/self/cgroup > /shared/cg", &shared);
     char *id = hx_id(c->who == HX_ROOT ? "nocg" : "unocg");
     cgt_claim(c, id, NULL);
     struct fx_result r = manager ? hx_mdrun(c, NULL, "--debug", "--cgroup-manager", manager, "run",
@@ -738,7 +639,7 @@ Test(resources, rootless_without_limits_runs_without_a_cgroup)
 Test(resources, rootless_limits_are_refused_with_how_to_get_delegation)
 {
     struct hx_ctx *c = v1_ctx(HX_USER);
-    const char *b = bundle_for(c, "{\"memory\":{\"limit\":67108864}}", "true", NULL);
+    const char *b = cgt_bundle(c, "{\"memory\":{\"limit\":67108864}}", "true", NULL);
     char *id = hx_id("ulimit");
     expect_refused(c, b, id, "Delegate=yes", NULL);
     free(id);
@@ -747,9 +648,9 @@ Test(resources, rootless_limits_are_refused_with_how_to_get_delegation)
 Test(resources, rootless_cgroup_commands_fail_clearly_without_a_cgroup)
 {
     struct hx_ctx *c = v1_ctx(HX_USER);
-    const char *b = bundle_for(c, NULL, "exec sleep 1000", NULL);
+    const char *b = cgt_bundle(c, NULL, "exec sleep 1000", NULL);
     char *id = hx_id("ucmds");
-    pid_t pid = start(c, b, id);
+    pid_t pid = cgt_start(c, b, id, NULL);
     static const char *const cmds[][3] = {{"pause", NULL, NULL},
                                           {"resume", NULL, NULL},
                                           {"update", "--memory", "64m"},
@@ -763,9 +664,9 @@ Test(resources, rootless_cgroup_commands_fail_clearly_without_a_cgroup)
         ct_expect_error(&r, cmds[i][0], "has no cgroup");
         fx_result_free(&r);
     }
-    expect_status(c, id, "running");
+    ct_expect_status(c, id, "running");
     /* kill --all finds the processes by their pid namespace instead. */
-    mdrun_ok(c, "kill --all", hx_mdrun(c, NULL, "kill", "--all", id, "KILL", NULL));
+    ct_ok("kill --all", hx_mdrun(c, NULL, "kill", "--all", id, "KILL", NULL));
     cr_expect(ct_wait_dead(pid, 5), "kill --all left the init");
     ct_delete(c, id);
     free(id);

@@ -13,6 +13,10 @@
 #     user's session (the user is added in the guest, whose writes are
 #     discarded, when the host lacks it) and runs both passes.
 #
+# Then, as root with the user's session up, podman-rootless.sh: rootless
+# Podman driving mdrun with the systemd cgroup manager (pause/unpause,
+# --memory), which a cgroup v1 or hybrid host cannot show.
+#
 # Exit status: 0 pass, 1 a test failed, 77 skipped (automake's SKIP, with
 # the reason printed), 99 the guest could not be run.
 # MDRUN_VM_TIMEOUT: seconds the guest may take (default 900).
@@ -50,6 +54,19 @@ run_as_user() {
         XDG_RUNTIME_DIR="$rt" HOME=/tmp TMPDIR=/tmp
 }
 
+# Rootless Podman with mdrun (podman-rootless.sh: pause/unpause, --memory),
+# as the test user in its session; run as root.  Its skip (podman not
+# installed) is said and not counted as a failure.
+run_podman() {
+    echo "check-systemd.sh: podman-rootless.sh ($user)"
+    MDRUN_TEST_USER=$user bash "$here/podman-rootless.sh"
+    case $? in
+    0) return 0 ;;
+    77) echo "check-systemd.sh: podman-rootless.sh skipped (see above)"; return 0 ;;
+    *) echo "check-systemd.sh: podman-rootless.sh FAILED"; return 1 ;;
+    esac
+}
+
 # The guest: bring up what a login would (D-Bus, logind, the user's
 # systemd with its delegated cpu, memory and pids), then both passes.
 in_guest() {
@@ -63,6 +80,7 @@ in_guest() {
     status=0
     run_all root || status=1
     run_as_user || status=1
+    run_podman || status=1
     exit $status
 }
 
@@ -75,6 +93,7 @@ if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] && [ "$pid1" = sy
     if [ "$(id -u)" = 0 ] && id -u "$user" >/dev/null 2>&1 &&
         systemctl -q is-active "user@$(id -u "$user").service"; then
         run_as_user || status=1
+        run_podman || status=1
     elif [ "$(id -u)" = 0 ]; then
         echo "check-systemd.sh: the rootless pass needs $user with a running user session"
         echo "check-systemd.sh: (systemctl start user@\$(id -u $user).service); not run"

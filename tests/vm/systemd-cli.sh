@@ -77,6 +77,9 @@ esac
     fail "/sys/fs/cgroup$cg/memory.max is $(cat "/sys/fs/cgroup$cg/memory.max"), want $limit"
 incg=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
 [ "$incg" = "$cg/container" ] || fail "the container's process is in $incg, want $cg/container"
+# The leaf carries the limit too: what the container itself reads.
+[ "$(cat "/sys/fs/cgroup$incg/memory.max")" = $limit ] ||
+    fail "the container's own memory.max is $(cat "/sys/fs/cgroup$incg/memory.max"), want $limit"
 say "$unit active, MemoryMax=$memmax, the container in $incg"
 
 # Kill it: run reports 128 + 9 and deletes the container, and the scope

@@ -802,7 +802,8 @@ CT_BOTH(seccomp, compiled_programs_are_cached)
 
 /* A user whose home cannot hold a cache (a service account with
  * HOME=/nonexistent, as the test user has) caches in
- * /var/tmp/mdrun-UID/seccomp: the second run loads the program. */
+ * /var/tmp/mdrun-UID/seccomp: the second run loads the program (the
+ * directory is removed afterwards if this test made it). */
 Test(seccomp, homeless_user_caches_in_var_tmp)
 {
     struct hx_ctx *c = hx_ctx_new(HX_USER);
@@ -820,7 +821,9 @@ Test(seccomp, homeless_user_caches_in_var_tmp)
                               "--bundle",     b,        id,      NULL};
         struct fx_result r = hx_run(c, &(struct hx_cmd){.env = env}, argv);
         expect_denied_mkdir(&r, "Function not implemented", i ? "second run" : "first run");
-        expect_err(&r, i ? "from the cache" : "compiled", i ? "second run" : "first run");
+        expect_err(&r, "trying /var/tmp/mdrun-", i ? "second run" : "first run");
+        if (i) /* the first run may find what an earlier one left */
+            expect_err(&r, "from the cache", "second run");
         fx_result_free(&r);
         free(id);
     }

@@ -29,6 +29,8 @@ setup_error() {
     echo "$me: $*"
     exit 99
 }
+# shellcheck source=../podman-conf.sh
+. "$(dirname "$0")/../podman-conf.sh"
 mdrun=${MDRUN_BIN:-$PWD/mdrun}
 [ -x "$mdrun" ] || setup_error "$mdrun is not built (run the test through make check)"
 # Podman names a runtime given by path after its file: runtime_supports_json
@@ -145,35 +147,7 @@ write_config() {
         ulimits="default_ulimits = [\"nofile=$n:$n\", \"nproc=4096:4096\"]"
         note "no CAP_SYS_RESOURCE here: lower limits for the containers: $ulimits"
     fi
-    cat >"$dir/containers.conf" <<EOF
-[containers]
-netns = "none"
-$ulimits
-
-[engine]
-# The image is imported: never pull anything.
-pull_policy = "never"
-runtime = "mdrun"
-runtime_supports_json = ["mdrun"]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$dir/tmp"
-image_copy_tmp_dir = "$dir/tmp"
-volume_path = "$dir/volumes"
-
-[engine.runtimes]
-mdrun = ["$mdrun"]
-
-[network]
-network_config_dir = "$dir/networks"
-EOF
-    cat >"$dir/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$dir/graph"
-runroot = "$dir/run"
-rootless_storage_path = "$dir/graph"
-EOF
+    podman_conf "$dir" "$mdrun" cgroupfs "$ulimits"
     # Denies mkdir(2) with EPERM, allows the rest.
     cat >"$dir/seccomp.json" <<EOF
 {"defaultAction": "SCMP_ACT_ALLOW",

@@ -31,6 +31,8 @@ set -u
 me=podman-rootless.sh
 user=${MDRUN_TEST_USER:-mdrun-test}
 mdrun=${MDRUN_BIN:-$(pwd)/mdrun}
+# shellcheck source=../podman-conf.sh
+. "$(dirname "$0")/../podman-conf.sh"
 started=$(date +%s)
 failures=0
 calls=0
@@ -134,33 +136,7 @@ make_world() {
     tar -C "$dir/rootfs" --numeric-owner --owner=0 --group=0 -cf "$dir/busybox.tar" . ||
         return 1
     rm -rf "$dir/rootfs"
-    cat >"$dir/containers.conf" <<EOF
-[containers]
-netns = "none"
-
-[engine]
-pull_policy = "never"
-runtime = "mdrun"
-runtime_supports_json = ["mdrun"]
-cgroup_manager = "systemd"
-events_logger = "file"
-tmp_dir = "$dir/tmp"
-image_copy_tmp_dir = "$dir/tmp"
-volume_path = "$dir/volumes"
-
-[engine.runtimes]
-mdrun = ["$mdrun"]
-
-[network]
-network_config_dir = "$dir/networks"
-EOF
-    cat >"$dir/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$dir/graph"
-runroot = "$dir/run"
-rootless_storage_path = "$dir/graph"
-EOF
+    podman_conf "$dir" "$mdrun" systemd
     chown -R "$user:" "$dir"
 }
 

@@ -73,14 +73,16 @@ static uint64_t names_mask(char *const *names, size_t n, const char *set, int la
     return mask;
 }
 
-/* Leave out of want, with a warning, what is not in can. */
-static uint64_t grantable(uint64_t want, uint64_t can, const char *set, const char *why)
+/* Leave out of want, with a message at level, what is not in can. */
+static uint64_t grantable(uint64_t want, uint64_t can, const char *set, const char *why,
+                          enum md_log_level level)
 {
     for (int c = 0; c < 64; c++) {
         if ((want & BIT(c)) && !(can & BIT(c))) {
             char name[48];
             cap_name(c, name);
-            md_warn("process.capabilities.%s: %s cannot be granted (%s): skipped", set, name, why);
+            md_log(level, "process.capabilities.%s: %s cannot be granted (%s): skipped", set, name,
+                   why);
         }
     }
     return want & can;
@@ -113,7 +115,7 @@ int md_caps_drop_bounding(const md_capabilities *caps, md_error *err)
     int last = last_cap();
     uint64_t have = bounding_mask(last);
     uint64_t keep = names_mask(caps->bounding, caps->n_bounding, "bounding", last);
-    grantable(keep, have, "bounding", "not in mdrun's own bounding set");
+    grantable(keep, have, "bounding", "not in mdrun's own bounding set", MD_LOG_WARNING);
     for (int c = 0; c <= last; c++) {
         if ((have & BIT(c)) && !(keep & BIT(c)) && cap_drop_bound((cap_value_t)c) < 0) {
             char name[48];
@@ -188,14 +190,17 @@ int md_caps_apply(const md_capabilities *caps, md_error *err)
      * user switch may have cleared) inheritable lies within the old
      * inheritable plus the old permitted and the bounding set. */
     uint64_t prm = names_mask(caps->permitted, caps->n_permitted, "permitted", last);
-    prm = grantable(prm, cur_prm, "permitted", "not permitted to mdrun");
+    prm = grantable(prm, cur_prm, "permitted", "not permitted to mdrun", MD_LOG_WARNING);
     uint64_t eff = names_mask(caps->effective, caps->n_effective, "effective", last);
-    eff = grantable(eff, prm, "effective", "not in the permitted set");
+    eff = grantable(eff, prm, "effective", "not in the permitted set", MD_LOG_WARNING);
     uint64_t inh = names_mask(caps->inheritable, caps->n_inheritable, "inheritable", last);
     inh = grantable(inh, cur_inh | (cur_prm & bnd), "inheritable",
-                    "not in the bounding and permitted sets");
+                    "not in the bounding and permitted sets", MD_LOG_WARNING);
     uint64_t amb = names_mask(caps->ambient, caps->n_ambient, "ambient", last);
-    amb = grantable(amb, prm & inh, "ambient", "not in the permitted and inheritable sets");
+    /* A debug message only: `runc spec` writes ambient capabilities
+     * without inheritable ones, and runc and crun skip them silently. */
+    amb = grantable(amb, prm & inh, "ambient", "not in the permitted and inheritable sets",
+                    MD_LOG_DEBUG);
 
     if (set_proc(eff, prm, inh, err) < 0)
         return -1;

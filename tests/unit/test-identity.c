@@ -165,7 +165,9 @@ Test(identity, unknown_capability_is_a_warning)
     free(report);
 }
 
-Test(identity, ambient_outside_inheritable_is_a_warning)
+/* Skipped without a warning (runc's and crun's way: `runc spec` writes
+ * such sets); only --debug says so. */
+Test(identity, ambient_outside_inheritable_is_skipped_quietly)
 {
     md_capabilities caps = {
         .bounding = CAPS("CAP_KILL"),
@@ -178,9 +180,7 @@ Test(identity, ambient_outside_inheritable_is_a_warning)
     expect(report, "result", "ok");
     expect(report, "CapAmb", "0000000000000000");
     expect(report, "CapEff", "0000000000000020");
-    cr_expect(strstr(report, "process.capabilities.ambient: CAP_KILL cannot be granted (not in "
-                             "the permitted and inheritable sets): skipped"),
-              "%s", report);
+    cr_expect(!strstr(report, "cannot be granted"), "%s", report);
     free(report);
 }
 

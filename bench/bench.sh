@@ -8,9 +8,14 @@
 #   --json           print the results as JSON instead of a table
 #   --vm             also measure in the cgroup v2 guest (tests/vm/vm.sh):
 #                    the smallest memory.max under which `run /bin/true`
-#                    succeeds, and the times there (--vm-n, default 20)
+#                    succeeds, per mode, and the times there (--vm-n,
+#                    default 20)
 #   --vm-n N         containers per runtime and test in the guest
-#   --runtimes LIST  among "mdrun crun runc floor" (default: all installed)
+#   --memory-only    only the memory.max search in the guest (implies --vm;
+#                    no times, no peak RSS)
+#   --runtimes LIST  among "mdrun crun runc floor floor-spec" (default: all
+#                    installed; floor-spec is `floor --spec`: the floor and
+#                    the kernel work the default spec requires, see floor.c)
 #   --modes LIST     among "rootful rootless" (default both)
 #   --tests LIST     among "run lifecycle exec" (default all)
 #   --rss N          `run`s measured for the peak RSS (default 5)
@@ -35,7 +40,7 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
-N=100 VM_N=20 JSON=0 VM=0 RSS_N=5 KEEP=0
+N=100 VM_N=20 JSON=0 VM=0 RSS_N=5 KEEP=0 MEM_ONLY=0
 RUNTIMES="" MODES="rootful rootless" TESTS="run lifecycle exec"
 MDRUN="" FLOOR="" USER_NAME=mdrun-test
 
@@ -54,6 +59,8 @@ rt_cmd() { # RT -> the command line prefix of runtime RT in this mode
     mdrun) echo "$MDRUN --root $STATE/$MODE/mdrun" ;;
     crun) echo "crun --root $STATE/$MODE/crun" ;;
     runc) echo "runc --root $STATE/$MODE/runc" ;;
+    floor) echo "$FLOOR" ;;
+    floor-spec) echo "$FLOOR --spec" ;;
     esac
 }
 
@@ -76,8 +83,8 @@ timed() {
 }
 
 one_run() { # RT ID
-    if [ "$1" = floor ]; then
-        "$FLOOR" "$W/rootfs" /bin/true
+    if [[ $1 == floor* ]]; then
+        $(rt_cmd "$1") "$W/rootfs" /bin/true
     else
         $(rt_cmd "$1") run --bundle "$W/bundle-$MODE-true" "$2"
     fi
@@ -98,7 +105,7 @@ one_exec() { # RT ID
 measure() { # TEST: N containers, the runtimes taking turns
     local test=$1 i rt list=""
     for rt in $RUNTIMES; do
-        [ "$rt" = floor ] && [ "$test" != run ] && continue
+        [[ $rt == floor* ]] && [ "$test" != run ] && continue
         list="$list $rt"
         : >"$SAMPLES/$MODE.$test.$rt.samples"
         : >"$SAMPLES/$MODE.$test.$rt.fails"
@@ -133,8 +140,8 @@ measure_rss() {
         for ((i = 0; i < RSS_N; i++)); do
             # GNU time waits for the runtime itself: %M is the largest
             # RSS among it and the processes it waited for.
-            if [ "$rt" = floor ]; then
-                /usr/bin/time -f %M -o "$SAMPLES/tmp.rss.$MODE" "$FLOOR" "$W/rootfs" /bin/true >>"$ERRLOG" 2>&1
+            if [[ $rt == floor* ]]; then
+                /usr/bin/time -f %M -o "$SAMPLES/tmp.rss.$MODE" $(rt_cmd "$rt") "$W/rootfs" /bin/true >>"$ERRLOG" 2>&1
             else
                 /usr/bin/time -f %M -o "$SAMPLES/tmp.rss.$MODE" $(rt_cmd "$rt") run \
                     --bundle "$W/bundle-$MODE-true" "br$i-$rt" >>"$ERRLOG" 2>&1
@@ -149,7 +156,7 @@ measure_rss() {
 leftovers() {
     local rt n
     for rt in $RUNTIMES; do
-        [ "$rt" = floor ] && continue
+        [[ $rt == floor* ]] && continue
         n=$(find "$STATE/$MODE/$rt" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)
         echo "$n" >"$SAMPLES/$MODE.leftover.$rt"
     done
@@ -182,7 +189,7 @@ median_of() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR -
 
 count_lines() { awk 'NF { n++ } END { print n + 0 }' "$1" 2>/dev/null || echo 0; }
 
-ALL_RUNTIMES="mdrun crun runc floor"
+ALL_RUNTIMES="mdrun crun runc floor floor-spec"
 
 summary_rows() { # WHERE DIR -> where mode test rt median q1 q3 min max total count fails
     local where=$1 dir=$2 mode test rt f
@@ -265,7 +272,7 @@ report_table() {
     if [ -n "$memmax" ]; then
         echo
         echo "smallest memory.max under which \`run /bin/true\` succeeds (cgroup v2 guest)"
-        { echo "runtime KiB"; echo "$memmax"; } | column -t
+        { echo "mode runtime KiB"; echo "$memmax"; } | column -t
     fi
     if [ -n "$leftover" ]; then
         echo
@@ -305,9 +312,9 @@ report_json() {
     done <<<"$rss"
     printf '\n  ],\n  "memory_max_kib": ['
     sep=""
-    while read -r rt kib; do
+    while read -r mode rt kib; do
         [ -n "$rt" ] || continue
-        printf '%s\n    {"runtime": "%s", "kib": %s}' "$sep" "$rt" "${kib/-/null}"
+        printf '%s\n    {"mode": "%s", "runtime": "%s", "kib": %s}' "$sep" "$mode" "$rt" "${kib/-/null}"
         sep=,
     done <<<"$memmax"
     printf '\n  ],\n  "leftovers": %s,\n  "not_measured": %s\n}\n' \
@@ -360,11 +367,18 @@ setup() {
 }
 
 # Where one series of measures keeps its samples and state: DIR/samples,
-# DIR/state/MODE, the latter two the user's for rootless.
+# DIR/state/MODE, the latter two the user's for rootless.  The state on a
+# tmpfs when /dev/shm is one, as /run and $XDG_RUNTIME_DIR are on most
+# hosts (not on this one: a disk's journal would be measured with it).
+SHM_STATE=""
 make_dirs() { # DIR
     local mode
     mkdir -p "$1/samples"
     chown "$USER_NAME:" "$1/samples" 2>/dev/null
+    if [ -z "$SHM_STATE" ] && [ "$(stat -fc %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+        SHM_STATE=$(mktemp -d /dev/shm/mdrun-bench-state.XXXXXX) && chmod 0755 "$SHM_STATE"
+    fi
+    [ -n "$SHM_STATE" ] && ln -sfn "$SHM_STATE" "$1/state"
     for mode in $MODES; do
         mkdir -p "$1/state/$mode"
         [ "$mode" = rootless ] && chown "$USER_NAME:" "$1/state/$mode"
@@ -388,35 +402,52 @@ run_mode() { # MODE
 }
 
 # In the guest: the smallest memory.max (KiB) under which RT runs
-# /bin/true as root, by bisection in 16 KiB steps.  The runtime runs in
-# mdbench/runner, its container in a cgroup of its own under mdbench, so
-# that the limit covers both.
-memory_floor() { # RT
-    local rt=$1 cg=/sys/fs/cgroup/mdbench lo=0 hi=262144 mid i=0 bundle=$W/vm/bundle-$1 cmd
+# /bin/true in MODE, by bisection in 16 KiB steps.  Each try in a fresh
+# cgroup C (what an earlier try left charged, such as the per-CPU charge
+# stock, made the floor look 150 KiB larger): the runtime runs in
+# C/runner, moved there by root; rootful, its container in C/ctr (the
+# limit covers both); rootless, as the user (setpriv: no process stays
+# behind, unlike runuser's PAM session) with the bundle of `mdrun spec
+# --rootless`, in a cgroup the user may not write: mdrun runs such a
+# container without a cgroup of its own, in the runner's, and crun and
+# runc do the same.  memory.oom.group: an OOM kills them all, so that no
+# survivor waits for a dead partner.
+memory_floor() { # RT MODE
+    local rt=$1 mode=$2 cg lo=0 hi=262144 mid i=0 bundle=$W/vm/bundle-$1-$2 cmd as=()
     mkdir -p "$bundle"
+    if [ "$mode" = rootless ]; then
+        cp "$W/bundle-rootless-true/config.json" "$bundle/config.json"
+        as=(setpriv --reuid "$USER_NAME" --regid "$(id -g "$USER_NAME")" --init-groups
+            env HOME="$VM_HOME" XDG_RUNTIME_DIR="$VM_HOME")
+    fi
     try() {
         i=$((i + 1))
-        sed "s|\"linux\": {|\"linux\": {\n\t\t\"cgroupsPath\": \"/mdbench/ctr$i\",|" \
+        cg=/sys/fs/cgroup/mdbench-$rt-$mode-$i
+        mkdir -p "$cg/runner" || return 1
+        echo 0 >"$cg/memory.swap.max" 2>/dev/null
+        echo 1 >"$cg/memory.oom.group"
+        [ "$mode" = rootful ] && sed "s|\"linux\": {|\"linux\": {\n\t\t\"cgroupsPath\": \"/${cg##*/}/ctr\",|" \
             "$W/bundle-rootful-true/config.json" >"$bundle/config.json"
-        cmd="$(MODE=rootful rt_cmd "$rt") run --bundle $bundle mm$i"
+        cmd="$(MODE=$mode rt_cmd "$rt") run --bundle $bundle mm$i"
         [ "$rt" = floor ] && cmd="$FLOOR $W/rootfs /bin/true"
+        [ "$rt" = floor-spec ] && cmd="$FLOOR --spec $W/rootfs /bin/true"
         echo $(($1 * 1024)) >"$cg/memory.max" || return 1
-        timeout 60 sh -c 'echo $$ >"$0/runner/cgroup.procs" && exec "$@"' "$cg" $cmd >/dev/null 2>&1
+        timeout 60 sh -c 'echo $$ >"$0/runner/cgroup.procs" && exec "$@"' "$cg" "${as[@]}" $cmd >/dev/null 2>&1
         local rc=$?
         echo max >"$cg/memory.max"
-        [ "$rt" = floor ] || $(MODE=rootful rt_cmd "$rt") delete --force "mm$i" >/dev/null 2>&1
-        rmdir "$cg/ctr$i" 2>/dev/null
+        [[ $rt == floor* ]] || "${as[@]}" $(MODE=$mode rt_cmd "$rt") delete --force "mm$i" >/dev/null 2>&1
+        rmdir "$cg/ctr" "$cg/runner" "$cg" 2>/dev/null
         return $rc
     }
     if ! try $hi; then
-        echo "$rt -"
+        echo "$mode $rt -"
         return
     fi
     while [ $((hi - lo)) -gt 16 ]; do
         mid=$(((lo + hi) / 2))
         if try $mid; then hi=$mid; else lo=$mid; fi
     done
-    echo "$rt $hi"
+    echo "$mode $rt $hi"
 }
 
 in_vm() { # the guest's part, as root in the root cgroup
@@ -426,20 +457,29 @@ in_vm() { # the guest's part, as root in the root cgroup
     STATE=/run/mdrun-bench
     mkdir -p "$STATE/rootful" "$STATE/rootless"
     chown "$USER_NAME:" "$STATE/rootless" 2>/dev/null
-    local cg=/sys/fs/cgroup/mdbench rt mode MODE=rootful
+    local rt mode MODE=rootful as
+    # The user's HOME (mdrun's seccomp cache) and XDG_RUNTIME_DIR.
+    VM_HOME=$STATE/home
+    install -d -m 0700 -o "$USER_NAME" "$VM_HOME" 2>/dev/null
     echo +memory >/sys/fs/cgroup/cgroup.subtree_control || fail "no memory controller in the guest"
-    mkdir -p "$cg/runner"
-    echo 0 >"$cg/memory.swap.max" 2>/dev/null
     # Each runtime once outside the limit, so that the page cache of its
-    # binary and libraries is charged elsewhere.
-    for rt in $RUNTIMES; do
-        [ "$rt" = floor ] || $(rt_cmd "$rt") run --bundle "$W/bundle-rootful-true" warm >/dev/null 2>&1
+    # binary and libraries (and mdrun's seccomp cache) is charged elsewhere.
+    for mode in $MODES; do
+        as=()
+        [ "$mode" = rootless ] && as=(setpriv --reuid "$USER_NAME" --regid "$(id -g "$USER_NAME")"
+            --init-groups env HOME="$VM_HOME" XDG_RUNTIME_DIR="$VM_HOME")
+        for rt in $RUNTIMES; do
+            [[ $rt == floor* ]] ||
+                "${as[@]}" $(MODE=$mode rt_cmd "$rt") run --bundle "$W/bundle-$mode-true" warm >/dev/null 2>&1
+        done
     done
-    for rt in $RUNTIMES; do
-        note "guest: memory.max for $rt"
-        memory_floor "$rt" 2>/dev/null # the shell's "Killed" at each OOM
+    for mode in $MODES; do
+        for rt in $RUNTIMES; do
+            note "guest: memory.max for $rt, $mode"
+            memory_floor "$rt" "$mode" 2>/dev/null # the shell's "Killed" at each OOM
+        done
     done >"$W/vm/memory-max"
-    rmdir "$cg/runner" "$cg" 2>/dev/null
+    [ "$MEM_ONLY" = 1 ] && return
     for mode in $MODES; do
         note "guest: $mode, $N containers per test"
         run_mode "$mode"
@@ -454,6 +494,7 @@ while [ $# -gt 0 ]; do
     --vm-n) VM_N=$2; shift 2 ;;
     --json) JSON=1; shift ;;
     --vm) VM=1; shift ;;
+    --memory-only) MEM_ONLY=1; VM=1; shift ;;
     --runtimes) RUNTIMES=$2; shift 2 ;;
     --modes) MODES=$2; shift 2 ;;
     --tests) TESTS=$2; shift 2 ;;
@@ -487,7 +528,7 @@ if [ -z "$RUNTIMES" ]; then
     for rt in crun runc; do
         if command -v $rt >/dev/null; then RUNTIMES="$RUNTIMES $rt"; else missing "$rt (apt-get install -y $rt)"; fi
     done
-    RUNTIMES="$RUNTIMES floor"
+    RUNTIMES="$RUNTIMES floor floor-spec"
 fi
 command -v column >/dev/null || fail "column is missing (apt-get install -y bsdextrautils)"
 if [ ! -x /usr/bin/time ]; then
@@ -512,9 +553,10 @@ if [ "$IN_VM" = 1 ]; then
 fi
 
 setup
-trap '[ "$KEEP" = 1 ] || rm -rf "$W"' EXIT
+trap '[ "$KEEP" = 1 ] || rm -rf "$W" ${SHM_STATE:+"$SHM_STATE"}' EXIT
 make_dirs "$W"
 for mode in $MODES; do
+    [ "$MEM_ONLY" = 1 ] && break
     note "$mode: $TESTS, $N containers each: $RUNTIMES"
     run_mode "$mode" || fail "the $mode measures failed"
 done
@@ -525,7 +567,7 @@ if [ "$VM" = 1 ]; then
         note "the cgroup v2 guest: memory.max, then $VM_N containers per test"
         (cd "$W" && "$top/tests/vm/vm.sh" --timeout 3000 -- bash "$here/bench.sh" --in-vm "$W" \
             --vm-n "$VM_N" --runtimes "$RUNTIMES" --modes "$MODES" --tests "$TESTS" --rss "$RSS_N" \
-            --mdrun "$MDRUN" --floor "$FLOOR" --user "$USER_NAME") >&2 ||
+            --mdrun "$MDRUN" --floor "$FLOOR" --user "$USER_NAME" $([ "$MEM_ONLY" = 1 ] && echo --memory-only)) >&2 ||
             missing "the cgroup v2 guest failed (exit status $?)"
     fi
 fi

@@ -28,6 +28,9 @@
  * and a wrong answer would leave capabilities in the bounding set. */
 static int last_cap(void)
 {
+    static int found = -1; /* the kernel's answer does not change */
+    if (found >= 0)
+        return found;
     /* PR_CAPBSET_READ fails (EINVAL) above the last one: bisect, six
      * calls instead of forty-odd. */
     int known = 0, unknown = 64;
@@ -38,7 +41,7 @@ static int last_cap(void)
         else
             unknown = mid;
     }
-    return known;
+    return found = known;
 }
 
 /* The spec's spelling of a capability number, for messages. */
@@ -99,8 +102,15 @@ static uint64_t flag_mask(cap_t caps, cap_flag_t flag, int last)
     return mask;
 }
 
+/* The bounding set as this process last left it (md_caps_drop_bounding),
+ * so that md_caps_apply need not read it again, one prctl per capability. */
+static bool bounding_known;
+static uint64_t bounding_now;
+
 static uint64_t bounding_mask(int last)
 {
+    if (bounding_known)
+        return bounding_now;
     uint64_t mask = 0;
     for (int c = 0; c <= last; c++)
         if (cap_get_bound((cap_value_t)c) > 0)
@@ -123,6 +133,8 @@ int md_caps_drop_bounding(const md_capabilities *caps, md_error *err)
             return md_fail(err, errno, "drop %s from the bounding set", name);
         }
     }
+    bounding_now = have & keep;
+    bounding_known = true;
     return 0;
 }
 

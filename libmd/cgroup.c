@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/magic.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -857,6 +856,45 @@ void md_cgroup_free(struct md_cgroup *cg)
 
 /* --------------------------------------------------------- conversions */
 
+/* log2 and a power of ten without libm, which mdrun would load at every
+ * start for this one formula.  Exact where the curve must be exact (powers
+ * of two, integer exponents); tests/unit/test-cgroup.c checks every input
+ * against libm. */
+static const double ln2 = 0.69314718055994530942, ln10 = 2.30258509299404568402;
+
+/* x = m 2^e, m in [1, 2): log2 x = e + ln m / ln 2, with
+ * ln m = 2 atanh z = 2 (z + z^3/3 + z^5/5 + ...), z = (m - 1)/(m + 1) <= 1/3. */
+static double log2_of(uint64_t x)
+{
+    int e = 0;
+    double m = (double)x;
+    while (m >= 2.0) {
+        m /= 2.0;
+        e++;
+    }
+    double z = (m - 1.0) / (m + 1.0), z2 = z * z, term = z, sum = 0.0;
+    for (int k = 1; k < 60; k += 2) {
+        sum += term / k;
+        term *= z2;
+    }
+    return e + 2.0 * sum / ln2;
+}
+
+/* 10^y for 0 <= y < 5: 10^n exactly for the integer part, times
+ * e^(f ln 10) for the fraction by its Taylor series. */
+static double pow10_of(double y)
+{
+    int n = (int)y;
+    double r = (y - n) * ln10, term = 1.0, sum = 1.0;
+    for (int k = 1; k < 40; k++) {
+        term *= r / k;
+        sum += term;
+    }
+    for (; n > 0; n--)
+        sum *= 10.0;
+    return sum;
+}
+
 uint64_t md_cgroup_shares_to_weight(uint64_t shares)
 {
     if (shares == 0)
@@ -870,11 +908,14 @@ uint64_t md_cgroup_shares_to_weight(uint64_t shares)
      * default shares give the default weight:
      *     weight = ceil(10^((L^2 + 125 L) / 612 - 7/34)),  L = log2(shares)
      * 7/34 is written 126/612 so that the three points come out exact. */
-    double l = log2((double)shares);
-    double w = ceil(pow(10.0, (l * l + 125.0 * l - 126.0) / 612.0));
-    if (w < 1)
+    double l = log2_of(shares);
+    double w = pow10_of((l * l + 125.0 * l - 126.0) / 612.0);
+    uint64_t up = (uint64_t)w; /* w is positive and below 2^53 */
+    if ((double)up < w)
+        up++;
+    if (up < 1)
         return 1;
-    return w > 10000 ? 10000 : (uint64_t)w;
+    return up > 10000 ? 10000 : up;
 }
 
 uint64_t md_cgroup_blkio_to_io_weight(uint64_t weight)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,9 @@
 /* What create holds while it works, released by cleanup(). */
 struct creating {
     struct md_container c;
+    char *config_text; /* config.json as read, for the state directory's copy */
+    size_t config_len;
+    char *last_record; /* the status record as last written */
     char *root_path;
     int root_fd;
     int dir_fd; /* the container directory, locked */
@@ -62,7 +66,8 @@ static int load_bundle(struct creating *cr, md_error *err)
 {
     struct md_container *c = &cr->c;
     md_errors problems = {0};
-    if (md_bundle_load(c->opts->bundle, &c->spec, &problems) < 0) {
+    if (md_bundle_load_text(c->opts->bundle, &c->spec, &cr->config_text, &cr->config_len,
+                            &problems) < 0) {
         /* Every problem is reported, one line each; the last is the error. */
         for (size_t i = 0; i + 1 < problems.n; i++)
             md_log_error(problems.msgs[i]);
@@ -257,12 +262,13 @@ static int make_state(struct creating *cr, md_error *err)
     if (cr->dir_fd < 0)
         return -1;
     cr->dir_made = true;
-    md_autofree char *json = NULL;
-    size_t len = 0;
-    if (md_spec_to_json(cr->c.spec, &json, &len, err) < 0 ||
-        md_write_file_atomic(cr->dir_fd, "config.json", json, len, 0600, err) < 0 ||
+    /* The bytes read, not the spec encoded again: nothing changed it. */
+    if (md_write_file_atomic(cr->dir_fd, "config.json", cr->config_text, cr->config_len, 0600,
+                             err) < 0 ||
         md_state_fifo_create(cr->dir_fd, err) < 0)
         return -1;
+    free(cr->config_text);
+    cr->config_text = NULL;
     /* Opened for reading without blocking: the container process waits on
      * it for `start`, which writes one byte. */
     cr->c.fifo_fd = openat(cr->dir_fd, MD_STATE_EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -286,13 +292,28 @@ static int spawn(struct creating *cr, md_error *err)
     cr->c.state_fds[1] = cr->dir_fd;
     int pidfd = -1;
     int cgroup_fd = md_cgroup_clone_fd(cr->cg);
+    /* What loading the config freed goes back to the system first: the
+     * container process is a copy of this one, and mdrun waits on through
+     * `run` (the smallest memory.max a container runs under). */
+    malloc_trim(0);
+    struct md_ns_plan *ns = &cr->c.ns;
+    /* Born in its namespaces, when it can be: no second process to fork
+     * the init, and fewer steps with the container process. */
+    ns->at_birth = md_ns_birth_flags(ns, cgroup_fd >= 0 || !cr->cg);
     struct clone_args args = {
-        .flags = CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+        .flags = CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0) | (uint64_t)ns->at_birth,
         .pidfd = (uint64_t)(uintptr_t)&pidfd,
         .exit_signal = SIGCHLD,
         .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
     };
     long pid = md_clone3(&args);
+    if (pid < 0 && ns->at_birth) {
+        /* The container process makes them then, and says what fails. */
+        md_debug("clone3 with the namespaces: %s; making them in the process", strerror(errno));
+        args.flags &= ~(uint64_t)ns->at_birth;
+        ns->at_birth = 0;
+        pid = md_clone3(&args);
+    }
     if (pid < 0 && cgroup_fd >= 0) {
         /* Born elsewhere and moved: an older kernel, or a cgroup the
          * kernel will not let us clone into. */
@@ -347,6 +368,9 @@ static void state_info(struct creating *cr, enum md_status status, md_state_info
     info->rec.has_net_helper_pid = info->rec.has_net_helper_start_time = cr->slirp.pid > 0;
     info->rec.net_helper_pid = cr->slirp.pid;
     info->rec.net_helper_start_time = cr->slirp.start_time;
+    const md_hooks *h = cr->c.spec->hooks;
+    info->rec.has_post_hooks = true;
+    info->rec.post_hooks = h ? (uint32_t)(h->n_poststart + h->n_poststop) : 0;
     info->has_record = true;
     info->status = status;
 }
@@ -370,7 +394,7 @@ static int record(struct creating *cr, md_error *err)
     char st;
     if (cr->pid > 0 && md_proc_stat(cr->pid, &st, &info.rec.start_time) < 0)
         return md_fail(err, errno, "read /proc/%d/stat", (int)cr->pid);
-    return md_state_record_write(cr->dir_fd, &info.rec, err);
+    return md_state_record_write(cr->dir_fd, &info.rec, &cr->last_record, err);
 }
 
 /* slirp4netns, on the namespaces the init now has; recorded at once so
@@ -399,27 +423,37 @@ static int runtime_hooks(struct creating *cr, md_error *err)
     return 0;
 }
 
+static int write_maps(struct creating *cr, md_error *err)
+{
+    if (md_userns_write(cr->helper_pid, &cr->c.maps, err) < 0)
+        return -1;
+    md_debug("create: id maps written");
+    return 0;
+}
+
 /* From the namespaces to the init's pid: the user namespace's maps are
- * written here, and the init may be a second process (fork_init). */
+ * written here (before START when the process was born in it), and the
+ * init may be a second process (fork_init). */
 static int stage_namespaces(struct creating *cr, md_error *err)
 {
     struct md_container *c = &cr->c;
     struct md_sync_msg msg;
     const md_process *p = c->spec->process;
+    bool born_mapped = (c->ns.at_birth & CLONE_NEWUSER) != 0;
     /* oom_score_adj too is inherited by the init the process may fork;
      * written now, while its /proc files are still ours to write (it turns
      * non-dumpable when it joins namespaces, see init.c). */
     if (md_rlimits_apply(cr->helper_pid, p->rlimits, p->n_rlimits, err) < 0 ||
         (p->has_oom_score_adj &&
          md_oom_score_adj_apply(cr->helper_pid, p->oom_score_adj, err) < 0) ||
+        (born_mapped && write_maps(cr, err) < 0) ||
         md_sync_send(cr->sync_fd, MD_SYNC_START, 0, NULL, -1, err) < 0)
         return -1;
-    if (c->ns.new_user) {
+    if (c->ns.new_user && !born_mapped) {
         if (md_sync_expect(cr->sync_fd, MD_SYNC_USERNS, &msg, NULL, err) < 0 ||
-            md_userns_write(cr->helper_pid, &c->maps, err) < 0 ||
+            write_maps(cr, err) < 0 ||
             md_sync_send(cr->sync_fd, MD_SYNC_MAPPED, 0, NULL, -1, err) < 0)
             return -1;
-        md_debug("create: id maps written");
     }
     if (md_ns_needs_fork(&c->ns)) {
         if (md_sync_expect(cr->sync_fd, MD_SYNC_INIT_PID, &msg, NULL, err) < 0)
@@ -565,6 +599,8 @@ static void cleanup(struct creating *cr, bool failed)
     free(c->bundle);
     free(c->rootfs);
     free(cr->root_path);
+    free(cr->config_text);
+    free(cr->last_record);
     md_seccomp_program_free(c->seccomp);
     md_spec_free(c->spec);
 }
@@ -596,8 +632,6 @@ int md_container_create(const struct md_create_opts *opts, struct md_created *ou
         rc = stage_namespaces(&cr, err);
     if (rc == 0)
         rc = stage_build(&cr, err);
-    if (rc == 0)
-        rc = record(&cr, err);
     if (rc == 0 && opts->pid_file)
         rc = md_pid_file_write(opts->pid_file, cr.pid, err);
     if (rc == 0 && out) {

@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -26,7 +29,9 @@ int md_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
     if (S_ISREG(st.st_mode) && (size_t)st.st_size > max)
         return md_fail(err, EFBIG, "read %s: larger than %zu bytes", path, max);
 
-    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    /* A regular file's size, plus its NUL and one byte for the read that
+     * finds its end: no growth (config.json would take twice its size). */
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 2 : 4096;
     size_t used = 0;
     md_autofree char *buf = malloc(cap);
     if (!buf)
@@ -95,4 +100,28 @@ int md_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
         return md_fail(err, e, "rename %s to %s", tmp, name);
     }
     return 0;
+}
+
+void md_sigpipe_block(struct md_sigpipe_guard *g)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+}
+
+void md_sigpipe_restore(struct md_sigpipe_guard *g)
+{
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    /* Swallow the SIGPIPE our own writes raised, not one that was there. */
+    if (!g->was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }

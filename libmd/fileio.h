@@ -1,7 +1,10 @@
-/* fileio.h - whole-file reads and atomic writes. */
+/* fileio.h - whole-file reads, atomic writes, writes to a reader that may
+ * be gone. */
 #ifndef MD_FILEIO_H
 #define MD_FILEIO_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,5 +22,16 @@ int md_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int md_write_all(int fd, const void *buf, size_t len);
+
+/* SIGPIPE blocked around writes to a pipe or terminal whose reader may be
+ * gone, so that they fail with EPIPE instead of killing mdrun.  Restoring
+ * swallows the SIGPIPE those writes raised (not one pending before) and
+ * puts the signal mask back. */
+struct md_sigpipe_guard {
+    sigset_t old;
+    bool was_pending;
+};
+void md_sigpipe_block(struct md_sigpipe_guard *g);
+void md_sigpipe_restore(struct md_sigpipe_guard *g);
 
 #endif

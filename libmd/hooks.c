@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "fileio.h"
 #include "hooks.h"
 #include "log.h"
 
@@ -100,37 +101,6 @@ static _Noreturn void exec_hook(const char *path, char *const argv[], char *cons
 }
 
 /* ---- the parent ------------------------------------------------------ */
-
-/* SIGPIPE blocked while feeding a hook that may not read its stdin: the
- * write then fails with EPIPE instead of killing mdrun. */
-struct sigpipe_guard {
-    sigset_t old;
-    bool was_pending;
-};
-
-static void sigpipe_block(struct sigpipe_guard *g)
-{
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
-    sigpending(&pending);
-    g->was_pending = sigismember(&pending, SIGPIPE);
-}
-
-static void sigpipe_restore(struct sigpipe_guard *g)
-{
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    /* Swallow the SIGPIPE our own writes raised, not one that was there. */
-    if (!g->was_pending) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
-            ;
-    }
-    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
 
 static char **vector(char *const *items, size_t n, const char *fallback)
 {
@@ -288,10 +258,11 @@ static int run_hook(const md_hook *hook, const char *state, md_error *err)
     md_autofd pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
     p.pidfd = pidfd;
 
-    struct sigpipe_guard guard;
-    sigpipe_block(&guard);
+    /* A hook may not read its stdin: the write then fails with EPIPE. */
+    struct md_sigpipe_guard guard;
+    md_sigpipe_block(&guard);
     int r = feed_and_wait(&p, &in_wr, state, hook, err);
-    sigpipe_restore(&guard);
+    md_sigpipe_restore(&guard);
     if (r < 0)
         return -1;
     if (r > 0)

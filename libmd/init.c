@@ -70,6 +70,11 @@ static int enter_user_namespace(struct md_container *c, md_error *err)
             return -1;
         if (!c->ns.new_user)
             return 0;
+        if (c->ns.at_birth & CLONE_NEWUSER) {
+            /* Born in it: mdrun wrote the maps before START. */
+            become_root();
+            return 0;
+        }
         if (unshare(CLONE_NEWUSER) < 0)
             return md_check_userns_error(err, errno, !c->rootless);
         if (md_sync_send(c->sync_fd, MD_SYNC_USERNS, 0, NULL, -1, err) < 0 ||

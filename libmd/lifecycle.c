@@ -63,9 +63,12 @@ static int wrong_status(const char *what, const char *id, enum md_status st, md_
                     md_status_name(st));
 }
 
-/* The config copy kept in the container directory, for its hooks. */
+/* The config copy kept in the container directory, for its poststart and
+ * poststop hooks; NULL when the record says it has none. */
 static md_spec *saved_config(const struct held *h)
 {
+    if (h->info.rec.has_post_hooks && h->info.rec.post_hooks == 0)
+        return NULL;
     md_spec *spec = NULL;
     md_errors problems = {0};
     char path[64];

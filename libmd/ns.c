@@ -121,9 +121,19 @@ int md_ns_plan_open(const md_linux *lx, struct md_ns_plan *plan, md_error *err)
     return 0;
 }
 
+int md_ns_birth_flags(const struct md_ns_plan *plan, bool born_in_cgroup)
+{
+    if (plan->n_joins > 0 || plan->new_time)
+        return 0;
+    int flags = plan->unshare_flags | (plan->new_user ? CLONE_NEWUSER : 0) |
+                (plan->new_pid ? CLONE_NEWPID : 0);
+    return born_in_cgroup ? flags : flags & ~CLONE_NEWCGROUP;
+}
+
 bool md_ns_needs_fork(const struct md_ns_plan *plan)
 {
-    return plan->new_pid || plan->join_pid || plan->new_time || plan->join_time;
+    bool pid_made = (plan->at_birth & CLONE_NEWPID) != 0;
+    return (plan->new_pid && !pid_made) || plan->join_pid || plan->new_time || plan->join_time;
 }
 
 static int join(const struct md_ns_join *j, md_error *err)
@@ -177,7 +187,7 @@ static int write_time_offsets(const md_linux *lx, md_error *err)
 
 int md_ns_create(const struct md_ns_plan *plan, const md_linux *lx, md_error *err)
 {
-    int flags = plan->unshare_flags | (plan->new_pid ? CLONE_NEWPID : 0);
+    int flags = (plan->unshare_flags | (plan->new_pid ? CLONE_NEWPID : 0)) & ~plan->at_birth;
     if (flags && unshare(flags) < 0) {
         int e = errno;
         char names[128] = "";

@@ -35,14 +35,19 @@ static void *lazy_sym(const char *name)
     return lib ? dlsym(lib, name) : NULL;
 }
 
+/* Declares fn: libsystemd's NAME, or NULL, looked up on the first call. */
+#define LAZY_FN(name)                             \
+    static __typeof__(name) *fn;                  \
+    if (!fn) {                                    \
+        fn = (__typeof__(name) *)lazy_sym(#name); \
+    }
+
 /* RET NAME PARAMS: forward ARGS to libsystemd's NAME, MISSING without it. */
-#define LAZY(ret, name, params, args, missing)        \
-    ret name params                                   \
-    {                                                 \
-        static __typeof__(name) *fn;                  \
-        if (!fn)                                      \
-            fn = (__typeof__(name) *)lazy_sym(#name); \
-        return fn ? fn args : (missing);              \
+#define LAZY(ret, name, params, args, missing) \
+    ret name params                            \
+    {                                          \
+        LAZY_FN(name)                          \
+        return fn ? fn args : (missing);       \
     }
 
 #define NO_LIB (-ELIBACC)
@@ -95,54 +100,32 @@ LAZY(int, sd_bus_error_is_set, (const sd_bus_error *e), (e), 0)
  * nothing to free. */
 void sd_bus_error_free(sd_bus_error *e)
 {
-    static __typeof__(sd_bus_error_free) *fn;
-    if (!fn)
-        fn = (__typeof__(sd_bus_error_free) *)lazy_sym("sd_bus_error_free");
+    LAZY_FN(sd_bus_error_free)
     if (fn)
         fn(e);
 }
 
-/* The variadic ones forward to their va_list forms. */
-int sd_bus_message_append(sd_bus_message *m, const char *types, ...)
-{
-    static __typeof__(sd_bus_message_appendv) *fn;
-    if (!fn)
-        fn = (__typeof__(sd_bus_message_appendv) *)lazy_sym("sd_bus_message_appendv");
-    if (!fn)
-        return NO_LIB;
-    va_list ap;
-    va_start(ap, types);
-    int r = fn(m, types, ap);
-    va_end(ap);
-    return r;
-}
+/* The variadic ones forward to their va_list forms, VNAME: ARGS pass ap in
+ * place of the arguments after LAST. */
+#define LAZY_VA(name, vname, params, last, args) \
+    int name params                              \
+    {                                            \
+        LAZY_FN(vname)                           \
+        if (!fn)                                 \
+            return NO_LIB;                       \
+        va_list ap;                              \
+        va_start(ap, last);                      \
+        int r = fn args;                         \
+        va_end(ap);                              \
+        return r;                                \
+    }
 
-int sd_bus_message_read(sd_bus_message *m, const char *types, ...)
-{
-    static __typeof__(sd_bus_message_readv) *fn;
-    if (!fn)
-        fn = (__typeof__(sd_bus_message_readv) *)lazy_sym("sd_bus_message_readv");
-    if (!fn)
-        return NO_LIB;
-    va_list ap;
-    va_start(ap, types);
-    int r = fn(m, types, ap);
-    va_end(ap);
-    return r;
-}
-
-int sd_bus_call_method(sd_bus *bus, const char *destination, const char *path,
-                       const char *interface, const char *member, sd_bus_error *ret_error,
-                       sd_bus_message **reply, const char *types, ...)
-{
-    static __typeof__(sd_bus_call_methodv) *fn;
-    if (!fn)
-        fn = (__typeof__(sd_bus_call_methodv) *)lazy_sym("sd_bus_call_methodv");
-    if (!fn)
-        return NO_LIB;
-    va_list ap;
-    va_start(ap, types);
-    int r = fn(bus, destination, path, interface, member, ret_error, reply, types, ap);
-    va_end(ap);
-    return r;
-}
+LAZY_VA(sd_bus_message_append, sd_bus_message_appendv, (sd_bus_message * m, const char *types, ...),
+        types, (m, types, ap))
+LAZY_VA(sd_bus_message_read, sd_bus_message_readv, (sd_bus_message * m, const char *types, ...),
+        types, (m, types, ap))
+LAZY_VA(sd_bus_call_method, sd_bus_call_methodv,
+        (sd_bus * bus, const char *destination, const char *path, const char *interface,
+         const char *member, sd_bus_error *ret_error, sd_bus_message **reply, const char *types,
+         ...),
+        types, (bus, destination, path, interface, member, ret_error, reply, types, ap))

@@ -464,7 +464,8 @@ int md_spec_load_string(const char *json, size_t len, const char *name, md_spec 
     return load(&spec_type, json, len, name, (void **)out, problems);
 }
 
-int md_spec_load_file(const char *path, md_spec **out, md_errors *problems)
+int md_spec_load_file_text(const char *path, md_spec **out, char **text_out, size_t *len_out,
+                           md_errors *problems)
 {
     *out = NULL;
     md_error err = {0};
@@ -477,7 +478,18 @@ int md_spec_load_file(const char *path, md_spec **out, md_errors *problems)
     md_autofree char *copy = strdup(path);
     if (!copy)
         return md_errors_add(problems, "%s: out of memory", path);
-    return md_spec_load_string(text, len, basename(copy), out, problems);
+    int rc = md_spec_load_string(text, len, basename(copy), out, problems);
+    if (rc == 0 && text_out) {
+        *text_out = text;
+        *len_out = len;
+        text = NULL;
+    }
+    return rc;
+}
+
+int md_spec_load_file(const char *path, md_spec **out, md_errors *problems)
+{
+    return md_spec_load_file_text(path, out, NULL, NULL, problems);
 }
 
 int md_spec_to_json(const md_spec *spec, char **json, size_t *len, md_error *err)

@@ -411,6 +411,11 @@ struct md_spec {
     md_linux *linux_;
 };
 
+/* md_spec_load_file that also hands over the text it parsed (*text, *len;
+ * the caller frees it) when text is not NULL. */
+int md_spec_load_file_text(const char *path, md_spec **out, char **text, size_t *len,
+                           md_errors *problems);
+
 /* Parse / serialize a bare process object (exec --process FILE). */
 int md_process_load_string(const char *json, size_t len, const char *name, md_process **out,
                            md_errors *problems);

@@ -544,17 +544,27 @@ static const struct md_jfield record_fields[] = {
     SMAP(cgroup_paths, "cgroupPaths"),
     NUM(INT32, net_helper_pid, "netHelperPid"),
     NUM(UINT64, net_helper_start_time, "netHelperStartTime"),
+    NUM(UINT32, post_hooks, "postHooks"),
 };
 TYPE(record_type, record_fields);
 #undef T
 
-int md_state_record_write(int cfd, const md_state_record *rec, md_error *err)
+int md_state_record_write(int cfd, const md_state_record *rec, char **last, md_error *err)
 {
     md_autofree char *text = NULL;
     size_t len = 0;
     if (md_json_to_text(&record_type, rec, &text, &len, err) < 0)
         return md_wrap(err, "write %s", MD_STATE_STATUS);
-    return md_write_file_atomic(cfd, MD_STATE_STATUS, text, len, 0600, err);
+    if (last && *last && strcmp(*last, text) == 0)
+        return 0;
+    if (md_write_file_atomic(cfd, MD_STATE_STATUS, text, len, 0600, err) < 0)
+        return -1;
+    if (last) {
+        free(*last);
+        *last = text;
+        text = NULL;
+    }
+    return 0;
 }
 
 int md_state_record_read(int cfd, md_state_record *rec, md_error *err)

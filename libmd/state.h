@@ -28,7 +28,7 @@
  *   create: md_state_root_open(g->root, true, &root, &rfd, &err);
  *           cfd = md_state_create(rfd, id, &err);      -- new dir, locked
  *           md_state_fifo_create(cfd, &err); spawn ...; fill a record;
- *           md_state_record_write(cfd, &rec, &err);
+ *           md_state_record_write(cfd, &rec, NULL, &err);
  *           close(cfd);                                -- unlocks
  *           on failure: md_state_remove(rfd, id, &err)
  *   kill:   md_state_load(rfd, id, &info, &err); check info.status;
@@ -166,10 +166,16 @@ typedef struct md_state_record {
     int32_t net_helper_pid; /* slirp4netns, to stop on delete */
     bool has_net_helper_start_time;
     uint64_t net_helper_start_time; /* its start time: delete checks the pid is still it */
+    /* How many poststart and poststop hooks the saved config holds, so that
+     * start and delete read it only for them; unknown in older records. */
+    bool has_post_hooks;
+    uint32_t post_hooks;
 } md_state_record;
 
-/* Write the record to <cfd>/status atomically (mode 0600). */
-int md_state_record_write(int cfd, const md_state_record *rec, md_error *err);
+/* Write the record to <cfd>/status atomically (mode 0600).  With last
+ * not NULL, *last holds the text written before (NULL at first; the
+ * caller frees it): a record that has not changed is not written again. */
+int md_state_record_write(int cfd, const md_state_record *rec, char **last, md_error *err);
 /* Read <cfd>/status into *rec (zeroed first).  Missing: errnum ENOENT;
  * unreadable or invalid JSON: one-line message naming the problem. */
 int md_state_record_read(int cfd, md_state_record *rec, md_error *err);

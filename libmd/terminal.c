@@ -190,36 +190,6 @@ static void restore_flags(struct saved_flags *f)
         fcntl(f->fd, F_SETFL, f->flags);
 }
 
-/* SIGPIPE blocked while relaying, so that a closed stdout ends the output
- * relay (EPIPE) instead of killing mdrun with stdin left in raw mode. */
-struct sigpipe_guard {
-    sigset_t old;
-    bool was_pending;
-};
-
-static void sigpipe_block(struct sigpipe_guard *g)
-{
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
-    sigpending(&pending);
-    g->was_pending = sigismember(&pending, SIGPIPE);
-}
-
-static void sigpipe_restore(struct sigpipe_guard *g)
-{
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    if (!g->was_pending) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
-            ;
-    }
-    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-
 struct relay {
     const struct md_relay *cfg;
     bool in_open; /* still reading stdin */
@@ -417,11 +387,13 @@ int md_tty_relay(const struct md_relay *relay, md_error *err)
         .out_open = true,
         .at_line_start = true,
     };
-    struct sigpipe_guard guard;
-    sigpipe_block(&guard);
+    /* A closed stdout ends the output relay (EPIPE) instead of killing
+     * mdrun with stdin left in raw mode. */
+    struct md_sigpipe_guard guard;
+    md_sigpipe_block(&guard);
     int ret = relay_loop(&r, err);
     if (ret == 0)
         drain_master(&r);
-    sigpipe_restore(&guard);
+    md_sigpipe_restore(&guard);
     return ret;
 }

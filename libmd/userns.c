@@ -50,7 +50,7 @@ void md_idmaps_free(struct md_idmaps *maps)
 
 /* ------------------------------------------------------ subordinate ids */
 
-bool md_in_initial_userns(void)
+static bool read_in_initial_userns(void)
 {
     char buf[128];
     md_autofd fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
@@ -64,6 +64,16 @@ bool md_in_initial_userns(void)
     char extra;
     int fields = sscanf(buf, "%lu %lu %lu %c", &inside, &outside, &count, &extra);
     return fields == 3 && inside == 0 && outside == 0 && count == 4294967295UL;
+}
+
+bool md_in_initial_userns(void)
+{
+    /* Asked up to three times per create (protect, create, state); mdrun's
+     * process never changes its user namespace. */
+    static int known = -1;
+    if (known < 0)
+        known = read_in_initial_userns();
+    return known;
 }
 
 static bool owner_matches(const char *field, const char *name, uid_t uid)

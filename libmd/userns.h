@@ -30,7 +30,9 @@ struct md_id_caller {
 void md_id_caller_current(struct md_id_caller *caller);
 
 /* Whether we run in the host's user namespace, which maps every id to
- * itself in one range (true too when /proc cannot tell). */
+ * itself in one range (true too when /proc cannot tell).  Read once: the
+ * answer for the process as it started (a process that joins another user
+ * namespace must not rely on it afterwards). */
 bool md_in_initial_userns(void);
 
 /* Decide the maps: the config's linux.uidMappings/gidMappings when given,

@@ -596,7 +596,8 @@ static void check_rootfs(const char *bundle, const md_spec *spec, md_errors *pro
         md_errors_add(problems, "config.json: root.path: %s: not a directory", path);
 }
 
-int md_bundle_load(const char *bundle_dir, md_spec **out, md_errors *problems)
+int md_bundle_load_text(const char *bundle_dir, md_spec **out, char **text, size_t *len,
+                        md_errors *problems)
 {
     const char *bundle = bundle_dir ? bundle_dir : ".";
     *out = NULL;
@@ -604,8 +605,10 @@ int md_bundle_load(const char *bundle_dir, md_spec **out, md_errors *problems)
     if (asprintf(&config, "%s/config.json", bundle) < 0)
         return md_errors_add(problems, "config.json: out of memory");
     md_spec *spec = NULL;
+    md_autofree char *json = NULL;
+    size_t n = 0;
     /* Type errors first: the checks below would only echo them. */
-    if (md_spec_load_file(config, &spec, problems) < 0) {
+    if (md_spec_load_file_text(config, &spec, &json, &n, problems) < 0) {
         if (spec)
             md_spec_free(spec);
         return -1;
@@ -620,5 +623,15 @@ int md_bundle_load(const char *bundle_dir, md_spec **out, md_errors *problems)
         return -1;
     }
     *out = spec;
+    if (text) {
+        *text = json;
+        *len = n;
+        json = NULL;
+    }
     return 0;
+}
+
+int md_bundle_load(const char *bundle_dir, md_spec **out, md_errors *problems)
+{
+    return md_bundle_load_text(bundle_dir, out, NULL, NULL, problems);
 }

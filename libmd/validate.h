@@ -18,6 +18,12 @@
 #include "names.h"
 #include "spec.h"
 
+/* md_bundle_load that also hands over config.json's text as read (*text,
+ * *len; the caller frees it): create saves that copy, with no need to
+ * encode the spec again. */
+int md_bundle_load_text(const char *bundle_dir, md_spec **out, char **text, size_t *len,
+                        md_errors *problems);
+
 /* Where the walk is: the spec, the name for messages and the JSON path of
  * the value being checked. */
 struct md_vctx {

@@ -75,6 +75,23 @@ void ct_add_mount(md_spec *s, const char *dest, const char *type, const char *so
     va_end(ap);
 }
 
+void ct_del_mount(md_spec *s, const char *dest)
+{
+    for (size_t i = 0; i < s->n_mounts; i++)
+        if (strcmp(s->mounts[i].destination, dest) == 0) {
+            md_mount *m = &s->mounts[i];
+            free(m->destination);
+            free(m->type);
+            free(m->source);
+            md_strv_free(m->options, m->n_options);
+            free(m->uid_mappings);
+            free(m->gid_mappings);
+            memmove(m, m + 1, (s->n_mounts - i - 1) * sizeof(*m));
+            s->n_mounts--;
+            return;
+        }
+}
+
 md_hooks *ct_hooks(md_spec *s)
 {
     if (!s->hooks)

@@ -39,6 +39,8 @@ const char *ct_script_bundle(struct hx_ctx *c, const char *script, char **shared
 /* Config edits on a loaded spec. */
 void ct_add_mount(md_spec *s, const char *dest, const char *type, const char *source, ...)
     __attribute__((sentinel));
+/* Remove the first mount at dest (none: nothing changes). */
+void ct_del_mount(md_spec *s, const char *dest);
 /* Append a hook (path, then its args, NULL-terminated) to (*v, *n). */
 md_hook *ct_add_hook(md_hook **v, size_t *n, const char *path, ...) __attribute__((sentinel));
 md_hooks *ct_hooks(md_spec *s);

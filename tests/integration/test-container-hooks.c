@@ -361,6 +361,49 @@ CT_BOTH(hooks, failing_poststop_warns)
     free_hooked(&h);
 }
 
+/* Drop "postHooks" from a container's record, as an mdrun that did not
+ * write it left it. */
+static void forget_post_hooks(const struct hx_ctx *c, const char *id)
+{
+    char *path = fx_fmt("%s/%s/status", c->root, id);
+    char *text = ct_read(path);
+    cr_assert(text, "no record at %s", path);
+    char *field = strstr(text, ",\n\t\"postHooks\"");
+    cr_assert(field, "no postHooks in the record: %s", text);
+    char *line_end = strchr(field + 2, '\n');
+    memmove(field, line_end ? line_end : field + strlen(field),
+            strlen(line_end ? line_end : "") + 1);
+    fx_write(path, text);
+    free(text);
+    free(path);
+}
+
+/* The record tells start and delete whether the saved config has
+ * poststart/poststop hooks; one without that (an older mdrun's) still
+ * gets them run. */
+CT_BOTH(hooks, record_without_hook_count_still_runs_poststop)
+{
+    struct hx_ctx *c = hx_ctx_new(who);
+    struct hooked h = hooked_bundle(c);
+    md_spec *s = hx_spec_load(h.bundle);
+    md_hooks *k = ct_hooks(s);
+    add(&k->poststop, &k->n_poststop, &h, "poststop");
+    hx_spec_save(h.bundle, s);
+    md_spec_free(s);
+    char *id = hx_id("oldrec");
+    ct_create(c, h.bundle, id);
+    forget_post_hooks(c, id);
+    struct fx_result r = hx_mdrun(c, NULL, "delete", "--force", id, NULL);
+    cr_expect_eq(r.status, 0, "delete: exit %d: %s", r.status, r.err);
+    fx_result_free(&r);
+    char *text = hook_file(&h, "poststop", "json");
+    free(text);
+    cr_expect(!hx_state_exists(c, id));
+    hx_assert_clean(c);
+    free(id);
+    free_hooked(&h);
+}
+
 /* `run` runs every hook too, poststop included. */
 CT_BOTH(hooks, run_runs_them_all)
 {

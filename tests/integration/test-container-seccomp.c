@@ -696,18 +696,20 @@ CT_BOTH(seccomp, notify_without_agent_refused)
 
 /* ---------------------------------------------------------------- cache */
 
-/* `mdrun --log-level debug run` of the bundle with XDG_CACHE_HOME set. */
-static struct fx_result run_cached(struct hx_ctx *c, const char *bundle, const char *cache_home)
+/* `mdrun --log-level debug run` of the bundle (deny_mkdir) with ENV_VAR
+ * in its environment: mkdir is denied, with MESSAGE; the run for the
+ * caller to look further at (what: for the messages). */
+static struct fx_result run_mkdir(struct hx_ctx *c, const char *bundle, const char *env_var,
+                                  const char *message, const char *what)
 {
     char *id = hx_id("cache");
-    char *env_var = fx_fmt("XDG_CACHE_HOME=%s", cache_home);
     const char *env[] = {env_var, NULL};
     const char *argv[] = {hx_mdrun_bin(), "--root", c->root, "--log-level", "debug", "run",
                           "--bundle",     bundle,   id,      NULL};
-    struct hx_cmd cmd = {.env = env};
-    struct fx_result r = hx_run(c, &cmd, argv);
-    free(env_var);
+    struct fx_result r = hx_run(c, &(struct hx_cmd){.env = env}, argv);
     free(id);
+    cr_expect_eq(r.status, 1, "%s: exit %d: %s", what, r.status, r.err);
+    expect_err(&r, message, what);
     return r;
 }
 
@@ -726,30 +728,31 @@ static size_t list_dir(const char *dir, char names[8][64])
     return n;
 }
 
-#define DENY_MKDIR(errno_ret)                                               \
-    "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["               \
-    "{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\"," \
-    " \"errnoRet\": " errno_ret "}]}"
-
-static void expect_denied_mkdir(const struct fx_result *r, const char *message, const char *what)
+/* The bundle runs `mkdir /tmp/new` under a profile that denies mkdir(2)
+ * with errno ERRNO_RET. */
+static void deny_mkdir(const char *bundle, int errno_ret)
 {
-    cr_expect_eq(r->status, 1, "%s: exit %d: %s", what, r->status, r->err);
-    expect_err(r, message, what);
+    char *profile = fx_fmt("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+                           "{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\","
+                           " \"errnoRet\": %d}]}",
+                           errno_ret);
+    set_profile(bundle, profile);
+    hx_bundle_set_args(bundle, "mkdir", "/tmp/new", NULL);
+    free(profile);
 }
 
 CT_BOTH(seccomp, compiled_programs_are_cached)
 {
     struct hx_ctx *c = hx_ctx_new(who);
     const char *b = ct_bundle(c, 0);
-    set_profile(b, DENY_MKDIR("38"));
-    hx_bundle_set_args(b, "mkdir", "/tmp/new", NULL);
+    deny_mkdir(b, ENOSYS);
     char *home = fx_fmt("%s/cache", c->home);
+    char *env = fx_fmt("XDG_CACHE_HOME=%s", home);
     char *dir = fx_fmt("%s/mdrun/seccomp", home);
     char names[8][64];
 
     /* First run: compiled, then stored under a name from the content. */
-    struct fx_result r = run_cached(c, b, home);
-    expect_denied_mkdir(&r, "Function not implemented", "first run");
+    struct fx_result r = run_mkdir(c, b, env, "Function not implemented", "first run");
     expect_err(&r, "compiled", "first run");
     cr_expect(!strstr(r.err, "from the cache"), "first run: %s", r.err);
     fx_result_free(&r);
@@ -763,39 +766,35 @@ CT_BOTH(seccomp, compiled_programs_are_cached)
     cr_expect_eq(st.st_mode & 07777, 0700, "cache directory mode %o", st.st_mode & 07777);
 
     /* Second run of the same config: from the cache, and it still works. */
-    r = run_cached(c, b, home);
-    expect_denied_mkdir(&r, "Function not implemented", "second run");
+    r = run_mkdir(c, b, env, "Function not implemented", "second run");
     char *hit = fx_fmt("from the cache (%s)", names[0]);
     expect_err(&r, hit, "second run");
     cr_expect(!strstr(r.err, "compiled"), "second run compiled again: %s", r.err);
     fx_result_free(&r);
 
     /* Another profile is another entry. */
-    set_profile(b, DENY_MKDIR("1"));
-    hx_bundle_set_args(b, "mkdir", "/tmp/new", NULL);
-    r = run_cached(c, b, home);
-    expect_denied_mkdir(&r, "Operation not permitted", "another profile");
+    deny_mkdir(b, EPERM);
+    r = run_mkdir(c, b, env, "Operation not permitted", "another profile");
     expect_err(&r, "compiled", "another profile");
     fx_result_free(&r);
     char names2[8][64];
     cr_expect_eq(list_dir(dir, names2), 2, "cache entries after two profiles");
 
     /* A corrupt entry is compiled again and replaced. */
-    set_profile(b, DENY_MKDIR("38"));
-    hx_bundle_set_args(b, "mkdir", "/tmp/new", NULL);
+    deny_mkdir(b, ENOSYS);
     cr_assert(truncate(entry, 100) == 0);
-    r = run_cached(c, b, home);
-    expect_denied_mkdir(&r, "Function not implemented", "corrupt entry");
+    r = run_mkdir(c, b, env, "Function not implemented", "corrupt entry");
     expect_err(&r, "corrupt", "corrupt entry");
     expect_err(&r, "compiled", "corrupt entry");
     fx_result_free(&r);
-    r = run_cached(c, b, home);
+    r = run_mkdir(c, b, env, "Function not implemented", "after the corrupt entry was replaced");
     expect_err(&r, hit, "after the corrupt entry was replaced");
     fx_result_free(&r);
 
     free(hit);
     free(entry);
     free(dir);
+    free(env);
     free(home);
     hx_assert_clean(c);
 }
@@ -808,24 +807,18 @@ Test(seccomp, homeless_user_caches_in_var_tmp)
 {
     struct hx_ctx *c = hx_ctx_new(HX_USER);
     const char *b = ct_bundle(c, 0);
-    set_profile(b, DENY_MKDIR("38"));
-    hx_bundle_set_args(b, "mkdir", "/tmp/new", NULL);
+    deny_mkdir(b, ENOSYS);
     char *top = fx_fmt("/var/tmp/mdrun-%u", (unsigned)c->uid);
     char *dir = fx_fmt("%s/seccomp", top);
     struct stat st;
     bool existed = stat(top, &st) == 0;
-    const char *env[] = {"HOME=/nonexistent", NULL};
     for (int i = 0; i < 2; i++) {
-        char *id = hx_id("homeless");
-        const char *argv[] = {hx_mdrun_bin(), "--root", c->root, "--log-level", "debug", "run",
-                              "--bundle",     b,        id,      NULL};
-        struct fx_result r = hx_run(c, &(struct hx_cmd){.env = env}, argv);
-        expect_denied_mkdir(&r, "Function not implemented", i ? "second run" : "first run");
-        expect_err(&r, "trying /var/tmp/mdrun-", i ? "second run" : "first run");
+        const char *what = i ? "second run" : "first run";
+        struct fx_result r = run_mkdir(c, b, "HOME=/nonexistent", "Function not implemented", what);
+        expect_err(&r, "trying /var/tmp/mdrun-", what);
         if (i) /* the first run may find what an earlier one left */
-            expect_err(&r, "from the cache", "second run");
+            expect_err(&r, "from the cache", what);
         fx_result_free(&r);
-        free(id);
     }
     cr_assert(stat(dir, &st) == 0, "no cache in %s", dir);
     cr_expect(st.st_uid == c->uid && (st.st_mode & 07777) == 0700, "%s: uid %u mode %o", dir,
@@ -843,16 +836,15 @@ CT_BOTH(seccomp, cache_open_to_others_not_used)
 {
     struct hx_ctx *c = hx_ctx_new(who);
     const char *b = ct_bundle(c, 0);
-    set_profile(b, DENY_MKDIR("38"));
-    hx_bundle_set_args(b, "mkdir", "/tmp/new", NULL);
+    deny_mkdir(b, ENOSYS);
     char *home = fx_fmt("%s/open-cache", c->dir);
+    char *env = fx_fmt("XDG_CACHE_HOME=%s", home);
     char *mdrun_dir = fx_fmt("%s/mdrun", home);
     char *dir = fx_fmt("%s/seccomp", mdrun_dir);
     cr_assert(mkdir(home, 0755) == 0 && mkdir(mdrun_dir, 0755) == 0 && mkdir(dir, 0777) == 0);
     cr_assert(chmod(dir, 0777) == 0);
     for (int i = 0; i < 2; i++) {
-        struct fx_result r = run_cached(c, b, home);
-        expect_denied_mkdir(&r, "Function not implemented", "open cache");
+        struct fx_result r = run_mkdir(c, b, env, "Function not implemented", "open cache");
         expect_err(&r, "compiling without a cache", "open cache");
         expect_err(&r, "compiled", "open cache");
         fx_result_free(&r);
@@ -861,6 +853,7 @@ CT_BOTH(seccomp, cache_open_to_others_not_used)
     cr_expect_eq(list_dir(dir, names), 0, "an entry was written to a directory open to others");
     free(dir);
     free(mdrun_dir);
+    free(env);
     free(home);
     hx_assert_clean(c);
 }

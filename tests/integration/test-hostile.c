@@ -22,23 +22,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static void drop_mount(md_spec *s, const char *dest)
-{
-    for (size_t i = 0; i < s->n_mounts; i++)
-        if (strcmp(s->mounts[i].destination, dest) == 0) {
-            md_mount *m = &s->mounts[i];
-            free(m->destination);
-            free(m->type);
-            free(m->source);
-            md_strv_free(m->options, m->n_options);
-            free(m->uid_mappings);
-            free(m->gid_mappings);
-            memmove(m, m + 1, (s->n_mounts - i - 1) * sizeof(*m));
-            s->n_mounts--;
-            return;
-        }
-}
-
 /* path inside the bundle's rootfs, as the host sees it (caller frees). */
 static char *in_rootfs(const char *bundle, const char *path)
 {
@@ -136,6 +119,25 @@ static void host_unchanged(struct host_view *h)
 
 /* ------------------------------------------------- mount destinations */
 
+/* Runs the bundle with a tmpfs at DEST: the container prints how many
+ * tmpfs mounts its /proc/mounts has at SEEN, where the tmpfs must land. */
+static struct fx_result run_tmpfs_at(struct hx_ctx *c, const char *bundle, const char *dest,
+                                     const char *seen)
+{
+    md_spec *s = hx_spec_load(bundle);
+    ct_add_mount(s, dest, "tmpfs", "tmpfs", NULL);
+    char *script = fx_fmt("grep -c ' %s tmpfs ' /proc/mounts", seen);
+    ct_save_script(bundle, s, script);
+    free(script);
+    return ct_run_bundle(c, bundle);
+}
+
+static void expect_tmpfs_at(const struct fx_result *r, const char *seen)
+{
+    cr_expect_eq(r->status, 0, "mdrun run: exit %d; stderr: %s", r->status, r->err);
+    cr_expect(ct_has_line(r->out, "1"), "the tmpfs is not at the container's %s: %s", seen, r->out);
+}
+
 TestSuite(hostile);
 
 /* rootfs/evil -> "/": a tmpfs at /evil/NAME lands at the container's
@@ -149,17 +151,13 @@ CT_BOTH(hostile, dest_symlink_to_root)
     struct host_view h = {0};
     host_watch(&h, name, NULL);
     image_link(c, bundle, "/evil", "/");
-    md_spec *s = hx_spec_load(bundle);
-    ct_add_mount(s, dest, "tmpfs", "tmpfs", NULL);
-    char *script = fx_fmt("grep -c ' %s tmpfs ' /proc/mounts", name);
-    char *out = ct_run_script(c, bundle, s, script);
-    cr_expect(ct_has_line(out, "1"), "the tmpfs is not at the container's %s: %s", name, out);
+    struct fx_result r = run_tmpfs_at(c, bundle, dest, name);
+    expect_tmpfs_at(&r, name);
     char *inside = in_rootfs(bundle, name);
     cr_expect(ct_exists(inside), "%s was not made inside the rootfs", inside);
     host_unchanged(&h);
     free(inside);
-    free(out);
-    free(script);
+    fx_result_free(&r);
     free(dest);
     free(name);
     hx_assert_clean(c);
@@ -178,14 +176,10 @@ CT_BOTH(hostile, dest_dotdot_symlink)
     cr_assert(mkdir(a, 0755) == 0 && chown(a, c->uid, c->gid) == 0);
     image_link(c, bundle, "/a/b", "../../../../../../../../tmp");
     char *dest = fx_fmt("/a/b/%s", name);
-    md_spec *s = hx_spec_load(bundle);
-    ct_add_mount(s, dest, "tmpfs", "tmpfs", NULL);
-    char *script = fx_fmt("grep -c ' /tmp/%s tmpfs ' /proc/mounts", name);
-    char *out = ct_run_script(c, bundle, s, script);
-    cr_expect(ct_has_line(out, "1"), "the tmpfs is not at the container's /tmp/%s: %s", name, out);
+    struct fx_result r = run_tmpfs_at(c, bundle, dest, host_path);
+    expect_tmpfs_at(&r, host_path);
     host_unchanged(&h);
-    free(out);
-    free(script);
+    fx_result_free(&r);
     free(dest);
     free(a);
     free(host_path);
@@ -202,20 +196,14 @@ CT_BOTH(hostile, dest_with_dotdot)
     char *dest = fx_fmt("/../../..%s", name);
     struct host_view h = {0};
     host_watch(&h, name, NULL);
-    md_spec *s = hx_spec_load(bundle);
-    ct_add_mount(s, dest, "tmpfs", "tmpfs", NULL);
-    char *script = fx_fmt("grep -c ' %s tmpfs ' /proc/mounts", name);
-    ct_save_script(bundle, s, script);
-    struct fx_result r = ct_run_bundle(c, bundle);
+    struct fx_result r = run_tmpfs_at(c, bundle, dest, name);
     if (r.status == 0)
-        cr_expect(ct_has_line(r.out, "1"), "the tmpfs is not at the container's %s: %s", name,
-                  r.out);
+        expect_tmpfs_at(&r, name);
     else
         cr_expect(strstr(r.err, dest), "exit %d, the error does not name %s: %s", r.status, dest,
                   r.err);
     host_unchanged(&h);
     fx_result_free(&r);
-    free(script);
     free(dest);
     free(name);
     hx_assert_clean(c);
@@ -406,7 +394,7 @@ CT_BOTH(hostile, image_fake_dev_null)
     char *null = in_rootfs(bundle, "/dev/null");
     cr_assert(mknod(null, S_IFCHR | 0666, makedev(1, 5)) == 0, "mknod %s", null);
     md_spec *s = hx_spec_load(bundle);
-    drop_mount(s, "/dev");
+    ct_del_mount(s, "/dev");
     ct_save_script(bundle, s, "echo ran");
     struct fx_result r = ct_run_bundle(c, bundle);
     cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
@@ -430,7 +418,7 @@ CT_BOTH(hostile, image_ptmx_node)
     char *ptmx = in_rootfs(bundle, "/dev/ptmx");
     cr_assert(mknod(ptmx, S_IFCHR | 0666, makedev(5, 2)) == 0, "mknod %s", ptmx);
     md_spec *s = hx_spec_load(bundle);
-    drop_mount(s, "/dev");
+    ct_del_mount(s, "/dev");
     s->root->readonly = false;
     char *out = ct_run_script(c, bundle, s, "echo ptmx=$(readlink /dev/ptmx)");
     cr_expect(ct_has_line(out, "ptmx=pts/ptmx"), "%s", out);

@@ -8,7 +8,6 @@
 
 #include <criterion/criterion.h>
 #include <ctype.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,43 +15,10 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "integration/ct.h"
 #include "integration/harness.h"
 
 /* ------------------------------------------------------------- helpers */
-
-/* Container inits this test started, killed at exit even when an
- * assertion ends the test early. */
-static pid_t started[8];
-
-static void kill_started(void)
-{
-    for (size_t i = 0; i < sizeof(started) / sizeof(started[0]); i++)
-        if (started[i] > 0)
-            kill(started[i], SIGKILL);
-}
-
-static void track_pid(pid_t pid)
-{
-    static bool registered;
-    if (!registered) {
-        atexit(kill_started);
-        registered = true;
-    }
-    for (size_t i = 0; i < sizeof(started) / sizeof(started[0]); i++)
-        if (started[i] <= 0) {
-            started[i] = pid;
-            return;
-        }
-}
-
-static md_linux *linux_of(md_spec *s)
-{
-    if (!s->linux_) {
-        s->linux_ = calloc(1, sizeof(*s->linux_));
-        cr_assert(s->linux_);
-    }
-    return s->linux_;
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -62,7 +28,7 @@ static char *dup_or_null(const char *s)
 /* Add the namespace, or change the path of the one already there. */
 static void ns_set(md_spec *s, const char *type, const char *path)
 {
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     for (size_t i = 0; i < l->n_namespaces; i++)
         if (strcmp(l->namespaces[i].type, type) == 0) {
             free(l->namespaces[i].path);
@@ -72,20 +38,6 @@ static void ns_set(md_spec *s, const char *type, const char *path)
     l->namespaces = realloc(l->namespaces, (l->n_namespaces + 1) * sizeof(*l->namespaces));
     cr_assert(l->namespaces);
     l->namespaces[l->n_namespaces++] = (md_namespace){strdup(type), dup_or_null(path)};
-}
-
-static void ns_drop(md_spec *s, const char *type)
-{
-    md_linux *l = linux_of(s);
-    for (size_t i = 0; i < l->n_namespaces; i++)
-        if (strcmp(l->namespaces[i].type, type) == 0) {
-            free(l->namespaces[i].type);
-            free(l->namespaces[i].path);
-            memmove(&l->namespaces[i], &l->namespaces[i + 1],
-                    (l->n_namespaces - i - 1) * sizeof(*l->namespaces));
-            l->n_namespaces--;
-            return;
-        }
 }
 
 static void set_maps(md_idmap **maps, size_t *n, const md_idmap *from, size_t count)
@@ -103,26 +55,9 @@ static void set_maps(md_idmap **maps, size_t *n, const md_idmap *from, size_t co
 /* Replace both id maps (count 0: none, the default maps apply). */
 static void set_id_maps(md_spec *s, const md_idmap *maps, size_t count)
 {
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     set_maps(&l->uid_mappings, &l->n_uid_mappings, maps, count);
     set_maps(&l->gid_mappings, &l->n_gid_mappings, maps, count);
-}
-
-static void drop_mount(md_spec *s, const char *dest)
-{
-    for (size_t i = 0; i < s->n_mounts; i++)
-        if (strcmp(s->mounts[i].destination, dest) == 0) {
-            md_mount *m = &s->mounts[i];
-            free(m->destination);
-            free(m->type);
-            free(m->source);
-            md_strv_free(m->options, m->n_options);
-            free(m->uid_mappings);
-            free(m->gid_mappings);
-            memmove(m, m + 1, (s->n_mounts - i - 1) * sizeof(*m));
-            s->n_mounts--;
-            return;
-        }
 }
 
 static void set_user(md_spec *s, uint32_t uid, uint32_t gid)
@@ -135,40 +70,6 @@ static void set_hostname(md_spec *s, const char *name)
 {
     free(s->hostname);
     s->hostname = dup_or_null(name);
-}
-
-/* A bundle for who: the rootless spec for the unprivileged user. */
-static const char *bundle_for(struct hx_ctx *c)
-{
-    return hx_bundle_new(c, c->who == HX_USER ? HX_BUNDLE_ROOTLESS : 0);
-}
-
-static void save_script(const char *bundle, md_spec *s, const char *script)
-{
-    hx_spec_set_args(s, "sh", "-c", script, NULL);
-    s->process->terminal = false;
-    hx_spec_save(bundle, s);
-    md_spec_free(s);
-}
-
-/* `mdrun run` in the foreground. */
-static struct fx_result run_ctr(struct hx_ctx *c, const char *bundle, const char *prefix)
-{
-    char *id = hx_id(prefix);
-    struct fx_result r = hx_mdrun(c, NULL, "run", "--bundle", bundle, id, NULL);
-    free(id);
-    return r;
-}
-
-/* Run the spec s with sh -c script, expecting success; returns stdout
- * (caller frees). */
-static char *run_ok(struct hx_ctx *c, const char *bundle, md_spec *s, const char *script)
-{
-    save_script(bundle, s, script);
-    struct fx_result r = run_ctr(c, bundle, "ns");
-    cr_assert_eq(r.status, 0, "mdrun run: exit %d; stderr: %s; stdout: %s", r.status, r.err, r.out);
-    free(r.err);
-    return r.out;
 }
 
 /* The target of /proc/PID/ns/NAME ("self" for this process). */
@@ -185,23 +86,9 @@ static char *ns_link(const char *pid, const char *name)
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "re");
-    cr_assert(f, "open %s", path);
-    char *text = NULL;
-    size_t len = 0;
-    cr_assert(getdelim(&text, &len, '\0', f) >= 0 || feof(f), "read %s", path);
-    fclose(f);
-    return text ? text : strdup("");
-}
-
-/* Does out hold this exact line? */
-static bool line_is(const char *out, const char *line)
-{
-    size_t len = strlen(line);
-    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, line, len) == 0 && (p[len] == '\n' || p[len] == '\0'))
-            return true;
-    return false;
+    char *text = ct_read(path);
+    cr_assert(text, "open %s", path);
+    return text;
 }
 
 /* The container's output line starting with prefix, without it. */
@@ -252,18 +139,14 @@ static pid_t start_holder(struct hx_ctx *c, const char *bundle, const char *id)
     struct fx_result r = hx_mdrun(c, NULL, "run", "--detach", "--bundle", bundle, id, NULL);
     cr_assert_eq(r.status, 0, "run --detach %s: exit %d: %s", id, r.status, r.err);
     fx_result_free(&r);
-    r = hx_mdrun(c, NULL, "state", id, NULL);
-    cr_assert_eq(r.status, 0, "state %s: %s", id, r.err);
-    const char *p = strstr(r.out, "\"pid\":");
-    cr_assert(p, "no pid in the state: %s", r.out);
-    pid_t pid = (pid_t)atoi(p + strlen("\"pid\":"));
-    cr_assert(pid > 0, "state pid: %s", r.out);
-    fx_result_free(&r);
-    track_pid(pid);
+    ct_track(c, id);
+    pid_t pid = ct_expect_status(c, id, "running");
+    cr_assert(pid > 0, "state %s: no pid", id);
     return pid;
 }
 
-static void stop_holder(struct hx_ctx *c, const char *id, pid_t pid)
+/* delete --force: the container's init must be gone. */
+static void delete_container(struct hx_ctx *c, const char *id, pid_t pid)
 {
     struct fx_result r = hx_mdrun(c, NULL, "delete", "--force", id, NULL);
     cr_expect_eq(r.status, 0, "delete --force %s: %s", id, r.err);
@@ -357,7 +240,7 @@ static char *run_new(struct hx_ctx *c, const char *type, const char *proc, md_sp
     md_spec *s = *edit;
     ns_set(s, type, NULL);
     char *full = fx_fmt("echo link=$(readlink /proc/self/ns/%s); %s", proc, script);
-    char *out = run_ok(c, bundle, s, full);
+    char *out = ct_run_script(c, bundle, s, full);
     *edit = NULL;
     free(full);
     char *host = ns_link("self", proc);
@@ -372,7 +255,7 @@ static char *run_new(struct hx_ctx *c, const char *type, const char *proc, md_sp
 static void new_ns(enum hx_who who, const char *type, const char *proc)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     free(run_new(c, type, proc, &s, bundle, "true"));
     hx_assert_clean(c);
@@ -385,16 +268,16 @@ BOTH(new_user, new_ns, "user", "user")
 static void new_pid(enum hx_who who)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     /* The glob runs in the shell itself: it is the only process. */
     char *out = run_new(c, "pid", "pid", &s, bundle,
                         "echo pid=$$; for p in /proc/[0-9]*; do echo proc=$p; done; "
                         "ps -o pid,comm | sed 1d | sed 's/^ */ps=/'");
-    cr_expect(line_is(out, "pid=1"), "the shell is not pid 1: %s", out);
-    cr_expect(line_is(out, "proc=/proc/1"), "/proc/1 missing: %s", out);
+    cr_expect(ct_has_line(out, "pid=1"), "the shell is not pid 1: %s", out);
+    cr_expect(ct_has_line(out, "proc=/proc/1"), "/proc/1 missing: %s", out);
     /* ps, and the two seds of its pipeline, run beside the shell. */
-    cr_expect(line_is(out, "ps=1 sh"), "ps does not show the shell as 1: %s", out);
+    cr_expect(ct_has_line(out, "ps=1 sh"), "ps does not show the shell as 1: %s", out);
     size_t procs = 0, ps_lines = 0;
     for (const char *p = out; (p = strstr(p, "proc=")); p++)
         procs++;
@@ -411,14 +294,14 @@ BOTH0(new_pid, new_pid)
 static void new_uts(enum hx_who who)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     char before[256] = "", after[256] = "";
     gethostname(before, sizeof(before));
     set_hostname(s, "itest-uts");
     char *out = run_new(c, "uts", "uts", &s, bundle, "echo host=$(hostname)");
     gethostname(after, sizeof(after));
-    cr_expect(line_is(out, "host=itest-uts"), "hostname not set: %s", out);
+    cr_expect(ct_has_line(out, "host=itest-uts"), "hostname not set: %s", out);
     cr_expect_str_eq(after, before, "the host's hostname changed");
     free(out);
     hx_assert_clean(c);
@@ -447,7 +330,7 @@ static char *interfaces(const char *dev)
 static void new_network(enum hx_who who)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     char *out = run_new(c, "network", "net", &s, bundle, "cat /proc/net/dev");
     char *names = interfaces(out);
@@ -467,7 +350,7 @@ BOTH0(new_network, new_network)
 static void new_cgroup(enum hx_who who)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     char *out = run_new(c, "cgroup", "cgroup", &s, bundle, "cat /proc/self/cgroup");
     size_t lines = 0;
@@ -490,7 +373,7 @@ BOTH0(new_cgroup, new_cgroup)
 
 static void add_offset(md_spec *s, const char *clock, int64_t secs)
 {
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     l->time_offsets = realloc(l->time_offsets, (l->n_time_offsets + 1) * sizeof(*l->time_offsets));
     cr_assert(l->time_offsets);
     l->time_offsets[l->n_time_offsets++] = (md_time_offset){
@@ -505,7 +388,7 @@ static void new_time(enum hx_who who)
     if (!have_time_ns())
         hx_skip("this kernel has no time namespaces");
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     add_offset(s, "monotonic", MONOTONIC_OFFSET);
     add_offset(s, "boottime", BOOTTIME_OFFSET);
@@ -538,17 +421,17 @@ static void absent_ns(enum hx_who who, const char *type, const char *proc)
     if (strcmp(proc, "time") == 0 && !have_time_ns())
         hx_skip("this kernel has no time namespaces");
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
-    ns_drop(s, type);
+    ct_del_ns(s, type);
     if (strcmp(type, "uts") == 0)
         set_hostname(s, NULL);
     /* Without an IPC namespace of its own an unprivileged user cannot
      * mount mqueue (and this host has no /dev/mqueue to bind instead). */
     if (strcmp(type, "ipc") == 0 && who == HX_USER)
-        drop_mount(s, "/dev/mqueue");
+        ct_del_mount(s, "/dev/mqueue");
     char *script = fx_fmt("echo link=$(readlink /proc/self/ns/%s)", proc);
-    char *out = run_ok(c, bundle, s, script);
+    char *out = ct_run_script(c, bundle, s, script);
     char *inside = line_after(out, "link=");
     char *host = ns_link("self", proc);
     cr_expect(inside && strcmp(inside, host) == 0, "%s namespace: container %s, host %s", type,
@@ -579,10 +462,10 @@ Test(namespaces, absent_user_root)
 static void absent_mount(enum hx_who who)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
-    ns_drop(s, "mount");
-    save_script(bundle, s, "echo ran");
+    ct_del_ns(s, "mount");
+    ct_save_script(bundle, s, "echo ran");
     char *id = hx_id("nomnt");
     const char *argv[] = {"unshare", "-m",    "--propagation", "private",  hx_mdrun_bin(),
                           "--root",  c->root, "run",           "--bundle", bundle,
@@ -607,7 +490,7 @@ BOTH0(absent_mount_refused, absent_mount)
 static void join_by_path(enum hx_who who)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *holder = bundle_for(c);
+    const char *holder = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(holder);
     ns_set(s, "network", NULL);
     set_hostname(s, "itest-holder");
@@ -627,7 +510,7 @@ static void join_by_path(enum hx_who who)
                                             {"pid", "pid"},     {"time", "time"}, {"user", "user"}};
     size_t n_joined = sizeof(joined) / sizeof(joined[0]);
     bool skip[sizeof(joined) / sizeof(joined[0])] = {[4] = !time, [5] = who != HX_USER};
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     s = hx_spec_load(bundle);
     char pidtext[32];
     snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
@@ -642,13 +525,14 @@ static void join_by_path(enum hx_who who)
     set_hostname(s, NULL);
     if (who == HX_USER)
         set_id_maps(s, NULL, 0);
-    char *out = run_ok(c, bundle, s,
-                       "echo host=$(hostname); echo self=$$; for p in /proc/[0-9]*; do echo "
-                       "proc=$p; done; for n in net uts ipc pid time user; do echo $n=$(readlink "
-                       "/proc/self/ns/$n); done; cat /proc/net/dev /proc/self/timens_offsets");
-    cr_expect(line_is(out, "host=itest-holder"), "not the holder's hostname: %s", out);
-    cr_expect(!line_is(out, "self=1"), "a new pid namespace (the shell is pid 1): %s", out);
-    cr_expect(line_is(out, "proc=/proc/1"), "the holder's init is not visible: %s", out);
+    char *out =
+        ct_run_script(c, bundle, s,
+                      "echo host=$(hostname); echo self=$$; for p in /proc/[0-9]*; do echo "
+                      "proc=$p; done; for n in net uts ipc pid time user; do echo $n=$(readlink "
+                      "/proc/self/ns/$n); done; cat /proc/net/dev /proc/self/timens_offsets");
+    cr_expect(ct_has_line(out, "host=itest-holder"), "not the holder's hostname: %s", out);
+    cr_expect(!ct_has_line(out, "self=1"), "a new pid namespace (the shell is pid 1): %s", out);
+    cr_expect(ct_has_line(out, "proc=/proc/1"), "the holder's init is not visible: %s", out);
     for (size_t i = 0; i < n_joined; i++) {
         if (skip[i])
             continue;
@@ -669,7 +553,7 @@ static void join_by_path(enum hx_who who)
     free(names);
     free(out);
     cr_expect(hx_pid_alive(pid), "the holder died");
-    stop_holder(c, holder_id, pid);
+    delete_container(c, holder_id, pid);
     free(holder_id);
     hx_assert_clean(c);
 }
@@ -689,12 +573,12 @@ static size_t ns_index(const md_spec *s, const char *type)
 static void bad_path(enum hx_who who, const char *path, const char *why)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     size_t index = ns_index(s, "ipc");
     ns_set(s, "ipc", path);
-    save_script(bundle, s, "echo ran");
-    struct fx_result r = run_ctr(c, bundle, "badns");
+    ct_save_script(bundle, s, "echo ran");
+    struct fx_result r = ct_run_bundle(c, bundle);
     char *want = fx_fmt("linux.namespaces[%zu].path: %s", index, why);
     cr_expect_eq(r.status, 1, "exit %d; stderr %s", r.status, r.err);
     cr_expect(!strstr(r.out, "ran"), "the container ran: %s", r.out);
@@ -735,7 +619,7 @@ BOTH0(join_not_a_namespace, not_a_namespace)
 static void delete_leaves_nothing(enum hx_who who)
 {
     struct hx_ctx *c = hx_ctx_new(who);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     static const char *const all[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -747,23 +631,11 @@ static void delete_leaves_nothing(enum hx_who who)
     hx_spec_save(bundle, s);
     md_spec_free(s);
     char *id = hx_id("all");
-    struct fx_result r = hx_mdrun(c, NULL, "create", "--bundle", bundle, id, NULL);
-    cr_assert_eq(r.status, 0, "create: exit %d: %s", r.status, r.err);
-    fx_result_free(&r);
-    r = hx_mdrun(c, NULL, "state", id, NULL);
-    const char *p = strstr(r.out, "\"pid\":");
-    cr_assert(p, "state: %s %s", r.out, r.err);
-    pid_t pid = (pid_t)atoi(p + 6);
-    track_pid(pid);
-    cr_expect(strstr(r.out, "\"created\""), "state: %s", r.out);
-    fx_result_free(&r);
+    ct_create(c, bundle, id);
+    pid_t pid = ct_expect_status(c, id, "created");
+    cr_assert(pid > 0, "state %s: no pid", id);
     cr_expect(hx_pid_alive(pid), "no init after create");
-    r = hx_mdrun(c, NULL, "delete", "--force", id, NULL);
-    cr_expect_eq(r.status, 0, "delete: %s", r.err);
-    fx_result_free(&r);
-    for (int i = 0; i < 100 && hx_pid_alive(pid); i++)
-        usleep(20000);
-    cr_expect(!hx_pid_alive(pid), "the init %d outlived delete", (int)pid);
+    delete_container(c, id, pid);
     cr_expect(!hx_state_exists(c, id), "state left behind");
     free(id);
     hx_assert_clean(c);
@@ -781,7 +653,7 @@ static char *id_files(struct hx_ctx *c, const char *bundle, md_spec *s, const ch
     char *script = fx_fmt("cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; "
                           "cat /proc/self/setgroups; %s",
                           extra ? extra : "");
-    char *out = run_ok(c, bundle, s, script);
+    char *out = ct_run_script(c, bundle, s, script);
     char *flat = squeeze(out);
     free(out);
     free(script);
@@ -791,7 +663,7 @@ static char *id_files(struct hx_ctx *c, const char *bundle, md_spec *s, const ch
 Test(userns, rootless_own_id_written_directly)
 {
     struct hx_ctx *c = hx_ctx_new(HX_USER);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *got = id_files(c, bundle, hx_spec_load(bundle), NULL);
     char *want = fx_fmt("0 %u 1\n--\n0 %u 1\n--\ndeny\n", (unsigned)c->uid, (unsigned)c->gid);
     cr_expect_str_eq(got, want);
@@ -808,11 +680,11 @@ Test(userns, rootless_subuid_ranges)
     struct hx_ctx *c = hx_ctx_new(HX_USER);
     md_idmap sub_u = {0}, sub_g = {0};
     user_ranges(c, &sub_u, &sub_g);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     char *shared = fx_fmt("%s/shared", c->dir);
     cr_assert(mkdir(shared, 0777) == 0 && chmod(shared, 0777) == 0);
     md_spec *s = hx_spec_load(bundle);
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     md_idmap u[] = {{0, c->uid, 1}, {1, sub_u.host_id, sub_u.size}};
     md_idmap g[] = {{0, c->gid, 1}, {1, sub_g.host_id, sub_g.size}};
     set_maps(&l->uid_mappings, &l->n_uid_mappings, u, 2);
@@ -828,7 +700,7 @@ Test(userns, rootless_subuid_ranges)
     char *want = fx_fmt("0 %u 1\n1 %u %u\n--\n0 %u 1\n1 %u %u\n--\n", (unsigned)c->uid,
                         sub_u.host_id, sub_u.size, (unsigned)c->gid, sub_g.host_id, sub_g.size);
     cr_expect(strncmp(got, want, strlen(want)) == 0, "maps:\n%s\nwant:\n%s", got, want);
-    cr_expect(line_is(got, "id=1000:1000"), "ids in the container: %s", got);
+    cr_expect(ct_has_line(got, "id=1000:1000"), "ids in the container: %s", got);
     char *made = fx_fmt("%s/made", shared);
     struct stat st;
     cr_expect(stat(made, &st) == 0, "no %s", made);
@@ -850,7 +722,7 @@ static void default_maps(uint32_t id)
     struct hx_ctx *c = hx_ctx_new(HX_USER);
     md_idmap sub_u = {0}, sub_g = {0};
     user_ranges(c, &sub_u, &sub_g);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     set_id_maps(s, NULL, 0);
     set_user(s, id, id);
@@ -866,7 +738,7 @@ static void default_maps(uint32_t id)
                       sub_g.host_id + id, sub_g.size - id);
     cr_expect(strncmp(got, want, strlen(want)) == 0, "maps:\n%s\nwant:\n%s", got, want);
     char *ids = fx_fmt("id=%u:%u", id, id);
-    cr_expect(line_is(got, ids), "ids in the container: %s", got);
+    cr_expect(ct_has_line(got, ids), "ids in the container: %s", got);
     free(ids);
     free(want);
     free(got);
@@ -888,15 +760,15 @@ Test(userns, rootless_default_maps_uid_1000)
 static void not_allowed(bool uid)
 {
     struct hx_ctx *c = hx_ctx_new(HX_USER);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
-    md_linux *l = linux_of(s);
+    md_linux *l = ct_linux(s);
     md_idmap own_u[] = {{0, c->uid, 1}, {1, 300000, 1000}};
     md_idmap own_g[] = {{0, c->gid, 1}, {1, 300000, 1000}};
     set_maps(&l->uid_mappings, &l->n_uid_mappings, own_u, uid ? 2 : 1);
     set_maps(&l->gid_mappings, &l->n_gid_mappings, own_g, uid ? 1 : 2);
-    save_script(bundle, s, "echo ran");
-    struct fx_result r = run_ctr(c, bundle, "subid");
+    ct_save_script(bundle, s, "echo ran");
+    struct fx_result r = ct_run_bundle(c, bundle);
     cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
     cr_expect(!strstr(r.out, "ran"), "the container ran");
     cr_expect(strstr(r.err, uid ? "/etc/subuid" : "/etc/subgid"), "file not named: %s", r.err);
@@ -920,14 +792,14 @@ Test(userns, rootless_gid_range_not_allowed)
 Test(userns, root_any_mapping)
 {
     struct hx_ctx *c = hx_ctx_new(HX_ROOT);
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     ns_set(s, "user", NULL);
     md_idmap m[] = {{0, 300000, 65536}};
     set_id_maps(s, m, 1);
     char *got = id_files(c, bundle, s, "echo id=$(id -u):$(id -g)");
     cr_expect(strncmp(got, "0 300000 65536\n--\n0 300000 65536\n--\n", 36) == 0, "maps: %s", got);
-    cr_expect(line_is(got, "id=0:0"), "ids: %s", got);
+    cr_expect(ct_has_line(got, "id=0:0"), "ids: %s", got);
     free(got);
     hx_assert_clean(c);
 }
@@ -939,11 +811,54 @@ Test(userns, root_default_maps)
     uint32_t start, count;
     if (subid_range("/etc/subuid", "root", &start, &count))
         hx_skip("root has subordinate ids here: the default maps differ");
-    const char *bundle = bundle_for(c);
+    const char *bundle = ct_bundle(c, 0);
     md_spec *s = hx_spec_load(bundle);
     ns_set(s, "user", NULL);
     char *got = id_files(c, bundle, s, NULL);
     cr_expect(strncmp(got, "0 0 1\n--\n0 0 1\n--\n", 18) == 0, "maps: %s", got);
     free(got);
     hx_assert_clean(c);
+}
+
+/* ------------------------------------------- when the kernel says no */
+
+struct refused_run {
+    const char *mdrun, *root, *bundle, *id;
+};
+
+/* In a user namespace of the test's own: no user namespace may be made
+ * below it, then `mdrun run` (root there, so mdrun runs rootless). */
+static int run_with_no_userns_left(void *arg)
+{
+    const struct refused_run *r = arg;
+    FILE *f = fopen("/proc/sys/user/max_user_namespaces", "w");
+    if (!f || fputs("0\n", f) < 0 || fclose(f) != 0) {
+        perror("max_user_namespaces");
+        return 125;
+    }
+    execl(r->mdrun, r->mdrun, "--root", r->root, "run", "--bundle", r->bundle, r->id, (char *)NULL);
+    perror("exec mdrun");
+    return 126;
+}
+
+/* mdrun first tries to clone the container process in all its namespaces
+ * at once; when the kernel refuses, the process makes them one by one so
+ * that the user learns which one failed, and how to fix it. */
+Test(userns, refused_user_namespace_is_named_with_its_fix)
+{
+    struct hx_ctx *c = hx_ctx_new(HX_ROOT);
+    const char *bundle = ct_bundle(c, HX_BUNDLE_ROOTLESS); /* maps root's own id */
+    char *id = hx_id("nouserns");
+    struct refused_run r = {hx_mdrun_bin(), c->root, bundle, id};
+    static const struct fx_userns as_root = {0};
+    int status;
+    char *out = fx_in_userns(&as_root, run_with_no_userns_left, &r, &status);
+    cr_expect_eq(status, 1, "run without user namespaces left: exit %d: %s", status, out);
+    cr_expect(strstr(out, "mdrun: create user namespace: No space left on device") &&
+                  strstr(out, "max_user_namespaces"),
+              "not the user namespace's error and fix: %s", out);
+    free(out);
+    cr_expect(!hx_state_exists(c, id), "a failed run left its state");
+    hx_assert_clean(c);
+    free(id);
 }

@@ -63,25 +63,8 @@ fi
 
 # ------------------------------------------------------------- reporting
 
-ok() { echo "ok - $who: $*"; }
+# ok and check: podman-conf.sh.
 note() { echo "note - $who: $*"; }
-# check DESCRIPTION COMMAND...: the command (a test on $rc, $out, $err)
-# must succeed; otherwise the last podman call is shown.
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        ok "$what"
-        return 0
-    fi
-    echo "FAIL - $who: $what"
-    echo "    last call: ${last[*]}"
-    echo "    exit status: $rc"
-    printf '%s\n' "$out" | head -20 | sed 's/^/    stdout: /'
-    printf '%s\n' "$err" | head -20 | sed 's/^/    stderr: /'
-    failures=$((failures + 1))
-    return 1
-}
 has() { case $1 in *"$2"*) return 0 ;; esac; return 1; }
 lacks() { ! has "$@"; }
 

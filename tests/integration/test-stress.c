@@ -133,18 +133,27 @@ static void mdrun_ok(struct hx_ctx *c, const char *what, const char *id, struct 
     fx_result_free(&r);
 }
 
-/* The created init is still mdrun: every fd of it above 2 must be
- * close-on-exec, so that the container's program gets none. */
-static void expect_no_inherited_fds(struct hx_ctx *c, const char *id)
+/* The fds of the container's process (its pid from `mdrun state`): their
+ * count; how many lack close-on-exec, and the first of those (caller
+ * frees). */
+static long fds_of_container(struct hx_ctx *c, const char *id, size_t *inheritable, char **first)
 {
     int pid = 0;
     char *st = ct_status(c, id, &pid, NULL);
     free(st);
     cr_assert_gt(pid, 0, "state %s: no pid", id);
+    long n = rs_fds_of(pid, inheritable, first);
+    cr_assert_geq(n, 0, "cannot read the fds of %s's process %d", id, pid);
+    return n;
+}
+
+/* The created init is still mdrun: every fd of it above 2 must be
+ * close-on-exec, so that the container's program gets none. */
+static void expect_no_inherited_fds(struct hx_ctx *c, const char *id)
+{
     size_t inheritable = 0;
     char *first = NULL;
-    long n = rs_fds_of(pid, &inheritable, &first);
-    cr_assert_geq(n, 0, "cannot read the fds of %s's init %d", id, pid);
+    fds_of_container(c, id, &inheritable, &first);
     cr_expect_eq(inheritable, 0, "%s: the created init has %zu fd(s) without close-on-exec: %s", id,
                  inheritable, first);
     free(first);
@@ -153,13 +162,9 @@ static void expect_no_inherited_fds(struct hx_ctx *c, const char *id)
 /* After start: the program has its three stdio fds and nothing else. */
 static void expect_stdio_only(struct hx_ctx *c, const char *id)
 {
-    int pid = 0;
-    char *st = ct_status(c, id, &pid, NULL);
-    free(st);
-    cr_assert_gt(pid, 0, "state %s: no pid", id);
     size_t inheritable = 0;
     char *first = NULL;
-    long n = rs_fds_of(pid, &inheritable, &first);
+    long n = fds_of_container(c, id, &inheritable, &first);
     cr_expect_eq(n, 3, "%s: the program has %ld fds, want 0-2 (%s)", id, n,
                  first ? first : "all close-on-exec");
     free(first);

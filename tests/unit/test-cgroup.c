@@ -2,6 +2,7 @@
  * container's cgroup goes, the v1 -> v2 conversions, what the host has,
  * manager names, the state record, and the file helpers on plain files. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -103,6 +104,20 @@ Test(cgroup_convert, shares_to_weight_follows_the_formula)
                      "shares %lu: got %lu, want %lu", (unsigned long)table[i].shares,
                      (unsigned long)md_cgroup_shares_to_weight(table[i].shares),
                      (unsigned long)table[i].weight);
+}
+
+/* mdrun computes the curve without libm; every possible shares value must
+ * give what libm's log2, pow and ceil give. */
+Test(cgroup_convert, shares_to_weight_matches_libm_everywhere)
+{
+    for (uint64_t s = 3; s < 262144; s++) {
+        double l = log2((double)s);
+        double w = ceil(pow(10.0, (l * l + 125.0 * l - 126.0) / 612.0));
+        uint64_t want = w < 1 ? 1 : w > 10000 ? 10000 : (uint64_t)w;
+        cr_assert_eq(md_cgroup_shares_to_weight(s), want, "shares %lu: got %lu, libm gives %lu",
+                     (unsigned long)s, (unsigned long)md_cgroup_shares_to_weight(s),
+                     (unsigned long)want);
+    }
 }
 
 Test(cgroup_convert, shares_to_weight_is_monotonic_and_in_range)

@@ -115,7 +115,7 @@ static int make_container(const char *id, pid_t pid, int64_t skew)
         rec.start_time += (uint64_t)skew;
     }
     rec.owner = geteuid();
-    cr_assert_eq(md_state_record_write(cfd, &rec, &err), 0, "%s", err.msg);
+    cr_assert_eq(md_state_record_write(cfd, &rec, NULL, &err), 0, "%s", err.msg);
     return cfd;
 }
 
@@ -543,8 +543,10 @@ Test(state_record, round_trip, .init = setup, .fini = teardown)
         .systemd_cgroup = true,
         .has_net_helper_pid = true,
         .net_helper_pid = 77,
+        .has_post_hooks = true,
+        .post_hooks = 2,
     };
-    cr_assert_eq(md_state_record_write(cfd, &in, &err), 0, "%s", err.msg);
+    cr_assert_eq(md_state_record_write(cfd, &in, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(mode_of(at("rt/status")), 0600);
     md_state_record out;
     cr_assert_eq(md_state_record_read(cfd, &out, &err), 0, "%s", err.msg);
@@ -568,16 +570,52 @@ Test(state_record, round_trip, .init = setup, .fini = teardown)
     cr_assert(out.systemd_cgroup);
     cr_assert(out.has_net_helper_pid);
     cr_assert_eq(out.net_helper_pid, 77);
+    cr_assert(out.has_post_hooks);
+    cr_assert_eq(out.post_hooks, 2);
     md_state_record_free(&out);
     /* Optional members stay absent. */
     md_state_record bare = {.id = "rt", .bundle = "/b", .pid = 1};
-    cr_assert_eq(md_state_record_write(cfd, &bare, &err), 0);
+    cr_assert_eq(md_state_record_write(cfd, &bare, NULL, &err), 0);
     cr_assert_eq(md_state_record_read(cfd, &out, &err), 0, "%s", err.msg);
     cr_assert_null(out.rootfs);
     cr_assert_null(out.cgroup_path);
     cr_assert_not(out.has_net_helper_pid);
+    /* An older record: the hooks are unknown, start and delete read the config. */
+    cr_assert_not(out.has_post_hooks);
     cr_assert_eq(out.n_annotations, 0);
     md_state_record_free(&out);
+    close(cfd);
+}
+
+static ino_t inode_of(const char *path)
+{
+    struct stat st;
+    cr_assert(lstat(path, &st) == 0, "lstat %s: %s", path, strerror(errno));
+    return st.st_ino;
+}
+
+/* create records as it goes; what has not changed is not written again
+ * (the file is replaced by rename, so a write shows as a new inode). */
+Test(state_record, unchanged_record_is_not_written_again, .init = setup, .fini = teardown)
+{
+    md_error err = {0};
+    int cfd = md_state_create(rootfd, "same", &err);
+    cr_assert_geq(cfd, 0);
+    char *last = NULL;
+    md_state_record rec = {.id = "same", .bundle = "/b", .pid = 0};
+    cr_assert_eq(md_state_record_write(cfd, &rec, &last, &err), 0, "%s", err.msg);
+    cr_assert_not_null(last);
+    ino_t first = inode_of(at("same/status"));
+    cr_assert_eq(md_state_record_write(cfd, &rec, &last, &err), 0, "%s", err.msg);
+    cr_assert_eq(inode_of(at("same/status")), first, "the same record was written again");
+    rec.pid = 42;
+    cr_assert_eq(md_state_record_write(cfd, &rec, &last, &err), 0, "%s", err.msg);
+    cr_assert_neq(inode_of(at("same/status")), first, "a changed record was not written");
+    md_state_record out;
+    cr_assert_eq(md_state_record_read(cfd, &out, &err), 0, "%s", err.msg);
+    cr_assert_eq(out.pid, 42);
+    md_state_record_free(&out);
+    free(last);
     close(cfd);
 }
 
@@ -873,7 +911,7 @@ Test(state_json, running_container, .init = setup, .fini = teardown)
     rec.annotations = calloc(1, sizeof(md_kv));
     rec.annotations[0] = (md_kv){strdup("k"), strdup("v")};
     rec.n_annotations = 1;
-    cr_assert_eq(md_state_record_write(cfd, &rec, &err), 0);
+    cr_assert_eq(md_state_record_write(cfd, &rec, NULL, &err), 0);
     md_state_record_free(&rec);
     close(cfd);
 

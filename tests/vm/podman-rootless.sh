@@ -71,24 +71,8 @@ chmod 755 "$dir"
 
 # ------------------------------------------------------------- reporting
 
-ok() { echo "$me: ok - $*"; }
-# check DESCRIPTION COMMAND...: the command must succeed, or the last
-# Podman call is shown.
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        ok "$what"
-        return 0
-    fi
-    echo "$me: FAIL - $what"
-    echo "    last call: ${last[*]}"
-    echo "    exit status: $rc"
-    printf '%s\n' "$out" | head -20 | sed 's/^/    stdout: /'
-    printf '%s\n' "$err" | head -20 | sed 's/^/    stderr: /'
-    failures=$((failures + 1))
-    return 1
-}
+# ok and check (podman-conf.sh) label their lines with $who.
+who=$me
 
 # pm ARG...: `podman --runtime $mdrun ARG...` as the user, in its session,
 # with the private configuration; sets $rc, $out, $err.

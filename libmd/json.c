@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,47 +23,117 @@
 /* The tree is built here from yajl's events rather than by
  * yajl_tree_parse(), which grows arrays one element at a time (quadratic on
  * a large array) and has no depth limit (its recursive free would exhaust
- * the stack on a million '[').  The nodes are yajl's own, allocated as
- * yajl_tree.c allocates them, so yajl_tree_free() releases them.  Strings
- * and keys holding "\u0000" are refused: a C string would silently end
- * there ("/a\u0000b" read as "/a").  Comments are refused: not JSON. */
+ * the stack on a million '[').  The nodes are yajl's own type, so yajl's
+ * accessors read them, but they live in one arena with their strings and
+ * arrays, freed at once (md_jdoc_free): freeing a config's thousands of
+ * nodes one by one was a third of loading it.  Strings and keys holding
+ * "\u0000" are refused: a C string would silently end there ("/a\u0000b"
+ * read as "/a").  Comments are refused: not JSON. */
+struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+struct md_jdoc {
+    struct chunk *chunks; /* the newest first */
+    yajl_val root;
+};
+
+void md_jdoc_free(struct md_jdoc *doc)
+{
+    if (!doc)
+        return;
+    for (struct chunk *c = doc->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(doc);
+}
+
+yajl_val md_jdoc_root(const struct md_jdoc *doc)
+{
+    return doc ? doc->root : NULL;
+}
+
+/* size bytes, aligned for any type; NULL when out of memory.  Chunks
+ * double up to 1 MiB, so that a large document takes few of them. */
+static void *arena_alloc(struct md_jdoc *doc, size_t size)
+{
+    size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    struct chunk *c = doc->chunks;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = c ? c->cap * 2 : 16384;
+        if (cap > (1u << 20))
+            cap = 1u << 20;
+        if (cap < size)
+            cap = size;
+        struct chunk *fresh = malloc(sizeof(*fresh) + cap);
+        if (!fresh)
+            return NULL;
+        *fresh = (struct chunk){.next = c, .cap = cap};
+        doc->chunks = c = fresh;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
+    return p;
+}
+
 struct frame {
     yajl_val node;
     size_t cap; /* allocated slots of node's values (and keys) */
 };
 
 struct builder {
+    struct md_jdoc *doc;
     struct frame stack[MD_JSON_MAX_DEPTH];
     size_t depth;
-    yajl_val root;
     bool too_deep;
     bool nul_in_string;
     bool no_memory;
 };
 
+static void *alloc(struct builder *b, size_t size)
+{
+    void *p = arena_alloc(b->doc, size);
+    if (!p)
+        b->no_memory = true;
+    return p;
+}
+
 static yajl_val new_node(struct builder *b, yajl_type type)
 {
-    yajl_val v = calloc(1, sizeof(*v));
-    if (!v)
-        b->no_memory = true;
-    else
+    yajl_val v = alloc(b, sizeof(*v));
+    if (v) {
+        memset(v, 0, sizeof(*v));
         v->type = type;
+    }
     return v;
 }
 
-static bool grow(struct frame *f, bool keys)
+/* A new array of cap slots of size bytes, holding the first n of old;
+ * old stays in the arena until the document is freed. */
+static void *regrow(struct builder *b, const void *old, size_t n, size_t cap, size_t size)
+{
+    void *grown = alloc(b, cap * size);
+    if (grown && n)
+        memcpy(grown, old, n * size);
+    return grown;
+}
+
+static bool grow(struct builder *b, struct frame *f, bool keys)
 {
     size_t len = keys ? f->node->u.object.len : f->node->u.array.len;
     if (len < f->cap)
         return true;
     size_t cap = f->cap ? f->cap * 2 : 8;
-    yajl_val *values =
-        realloc(keys ? f->node->u.object.values : f->node->u.array.values, cap * sizeof(yajl_val));
+    yajl_val *values = regrow(b, keys ? f->node->u.object.values : f->node->u.array.values, len,
+                              cap, sizeof(yajl_val));
     if (!values)
         return false;
     if (keys) {
         f->node->u.object.values = values;
-        const char **names = realloc(f->node->u.object.keys, cap * sizeof(char *));
+        const char **names = regrow(b, f->node->u.object.keys, len, cap, sizeof(char *));
         if (!names)
             return false;
         f->node->u.object.keys = names;
@@ -79,7 +150,7 @@ static int attach(struct builder *b, yajl_val v)
     if (!v)
         return 0;
     if (b->depth == 0) {
-        b->root = v;
+        b->doc->root = v;
         return 1;
     }
     struct frame *f = &b->stack[b->depth - 1];
@@ -88,11 +159,8 @@ static int attach(struct builder *b, yajl_val v)
         f->node->u.object.values[f->node->u.object.len - 1] = v;
         return 1;
     }
-    if (!grow(f, false)) {
-        yajl_tree_free(v);
-        b->no_memory = true;
+    if (!grow(b, f, false))
         return 0;
-    }
     f->node->u.array.values[f->node->u.array.len++] = v;
     return 1;
 }
@@ -133,9 +201,11 @@ static char *copy_text(struct builder *b, const unsigned char *s, size_t len)
         b->nul_in_string = true;
         return NULL;
     }
-    char *copy = strndup((const char *)s, len);
-    if (!copy)
-        b->no_memory = true;
+    char *copy = alloc(b, len + 1);
+    if (copy) {
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+    }
     return copy;
 }
 
@@ -144,13 +214,8 @@ static int on_key(void *ctx, const unsigned char *s, size_t len)
     struct builder *b = ctx;
     struct frame *f = &b->stack[b->depth - 1];
     char *key = copy_text(b, s, len);
-    if (!key)
+    if (!key || !grow(b, f, true))
         return 0;
-    if (!grow(f, true)) {
-        free(key);
-        b->no_memory = true;
-        return 0;
-    }
     size_t i = f->node->u.object.len++;
     f->node->u.object.keys[i] = key;
     f->node->u.object.values[i] = NULL;
@@ -161,13 +226,9 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     struct builder *b = ctx;
     char *text = copy_text(b, s, len);
-    if (!text)
+    yajl_val v = text ? new_node(b, yajl_t_string) : NULL;
+    if (!v)
         return 0;
-    yajl_val v = new_node(b, yajl_t_string);
-    if (!v) {
-        free(text);
-        return 0;
-    }
     v->u.string = text;
     return attach(b, v);
 }
@@ -176,23 +237,21 @@ static int on_number(void *ctx, const char *s, size_t len)
 {
     struct builder *b = ctx;
     yajl_val v = new_node(b, yajl_t_number);
-    if (!v)
+    char *raw = v ? alloc(b, len + 1) : NULL;
+    if (!raw)
         return 0;
-    v->u.number.r = strndup(s, len);
-    if (!v->u.number.r) {
-        free(v);
-        b->no_memory = true;
-        return 0;
-    }
+    memcpy(raw, s, len);
+    raw[len] = '\0';
+    v->u.number.r = raw;
     /* The decoder reads integers from the raw text; the flags are kept
      * right for anyone using yajl's accessors. */
     char *end;
     errno = 0;
-    v->u.number.i = strtoll(v->u.number.r, &end, 10);
+    v->u.number.i = strtoll(raw, &end, 10);
     if (errno == 0 && *end == '\0')
         v->u.number.flags |= YAJL_NUMBER_INT_VALID;
     errno = 0;
-    v->u.number.d = strtod(v->u.number.r, &end);
+    v->u.number.d = strtod(raw, &end);
     if (errno == 0 && *end == '\0')
         v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
     return attach(b, v);
@@ -260,7 +319,7 @@ static int parse_error(yajl_handle h, const struct builder *b, const char *text,
     return -1;
 }
 
-int md_json_parse(const char *text, size_t len, const char *name, yajl_val *out,
+int md_json_parse(const char *text, size_t len, const char *name, struct md_jdoc **out,
                   md_errors *problems)
 {
     *out = NULL;
@@ -271,11 +330,14 @@ int md_json_parse(const char *text, size_t len, const char *name, yajl_val *out,
         return md_errors_add(problems, "%s: invalid JSON: NUL byte at offset %zu", name,
                              (size_t)(nul - text));
     struct builder *b = calloc(1, sizeof(*b));
-    yajl_handle h = b ? yajl_alloc(&build_callbacks, NULL, b) : NULL;
+    struct md_jdoc *doc = b ? calloc(1, sizeof(*doc)) : NULL;
+    yajl_handle h = doc ? yajl_alloc(&build_callbacks, NULL, b) : NULL;
     if (!h) {
+        free(doc);
         free(b);
         return md_errors_add(problems, "%s: out of memory", name);
     }
+    b->doc = doc;
     yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
     size_t offset = yajl_get_bytes_consumed(h);
     if (st == yajl_status_ok) {
@@ -285,9 +347,9 @@ int md_json_parse(const char *text, size_t len, const char *name, yajl_val *out,
     int rc = 0;
     if (st != yajl_status_ok) {
         rc = parse_error(h, b, text, offset, name, problems);
-        yajl_tree_free(b->root);
+        md_jdoc_free(doc);
     } else {
-        *out = b->root;
+        *out = doc;
     }
     yajl_free(h);
     free(b);
@@ -392,33 +454,34 @@ static char *decode_string(struct decoder *d, yajl_val v)
     return s;
 }
 
-/* Integers are read from yajl's raw text, so that uint64 values above
- * INT64_MAX and fractions ("1.5", "1e3") are told apart exactly. */
-static bool decode_integer(struct decoder *d, yajl_val v, int64_t min, uint64_t max, void *out,
-                           enum md_jkind kind)
+/* The problem of an integer out of [min, max] or not an integer at all. */
+static bool integer_problem(struct decoder *d, int64_t min, uint64_t max)
 {
     char what[96];
     if (min < 0)
         snprintf(what, sizeof(what), "must be an integer from %" PRId64 " to %" PRIu64, min, max);
     else
         snprintf(what, sizeof(what), "must be an integer from 0 to %" PRIu64, max);
-    if (!YAJL_IS_NUMBER(v)) {
-        problem(d, what);
-        return false;
-    }
+    problem(d, what);
+    return false;
+}
+
+/* Integers are read from yajl's raw text, so that uint64 values above
+ * INT64_MAX and fractions ("1.5", "1e3") are told apart exactly. */
+static bool decode_integer(struct decoder *d, yajl_val v, int64_t min, uint64_t max, void *out,
+                           enum md_jkind kind)
+{
+    if (!YAJL_IS_NUMBER(v))
+        return integer_problem(d, min, max);
     const char *raw = YAJL_GET_NUMBER(v);
     const char *digits = raw[0] == '-' ? raw + 1 : raw;
-    if (!*digits || strspn(digits, "0123456789") != strlen(digits)) {
-        problem(d, what);
-        return false;
-    }
+    if (!*digits || strspn(digits, "0123456789") != strlen(digits))
+        return integer_problem(d, min, max);
     errno = 0;
     if (raw[0] == '-') {
         long long n = strtoll(raw, NULL, 10);
-        if (errno || n < min) {
-            problem(d, what);
-            return false;
-        }
+        if (errno || n < min)
+            return integer_problem(d, min, max);
         /* Negative values only reach signed kinds, whose max fits. */
         if (kind == MD_J_INT32)
             *(int32_t *)out = (int32_t)n;
@@ -427,10 +490,8 @@ static bool decode_integer(struct decoder *d, yajl_val v, int64_t min, uint64_t 
         return true;
     }
     unsigned long long n = strtoull(raw, NULL, 10);
-    if (errno || n > max) {
-        problem(d, what);
-        return false;
-    }
+    if (errno || n > max)
+        return integer_problem(d, min, max);
     switch (kind) {
     case MD_J_INT32:
         *(int32_t *)out = (int32_t)n;

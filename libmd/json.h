@@ -56,11 +56,18 @@ struct md_jtype {
 #define MD_JSON_MAX_BYTES (32u << 20)
 #define MD_JSON_MAX_DEPTH 128
 
-/* Check and parse a JSON text.  A syntax error, a NUL byte or excessive
- * nesting adds one problem ("<name>: invalid JSON at line L, column C:
- * ...") and returns -1. */
-int md_json_parse(const char *text, size_t len, const char *name, yajl_val *out,
+/* A parsed document: yajl's nodes, all in one arena. */
+struct md_jdoc;
+
+/* Check and parse a JSON text into *out (free it with md_jdoc_free).  A
+ * syntax error, a NUL byte or excessive nesting adds one problem
+ * ("<name>: invalid JSON at line L, column C: ...") and returns -1. */
+int md_json_parse(const char *text, size_t len, const char *name, struct md_jdoc **out,
                   md_errors *problems);
+/* The document's value, read with yajl's accessors (never yajl_tree_free). */
+yajl_val md_jdoc_root(const struct md_jdoc *doc);
+/* Free the document and every node in it; NULL is fine. */
+void md_jdoc_free(struct md_jdoc *doc);
 
 /* Fill obj (zeroed, type->size bytes) from node.  Problems are prefixed
  * with name and the JSON path built from path_prefix ("" at the root). */

@@ -444,16 +444,16 @@ static int load(const struct md_jtype *type, const char *text, size_t len, const
 {
     *out = NULL;
     size_t before = problems->n + problems->dropped;
-    yajl_val tree;
-    if (md_json_parse(text, len, name, &tree, problems) < 0)
+    struct md_jdoc *doc;
+    if (md_json_parse(text, len, name, &doc, problems) < 0)
         return -1;
     void *obj = calloc(1, type->size);
     if (!obj) {
-        yajl_tree_free(tree);
+        md_jdoc_free(doc);
         return md_errors_add(problems, "%s: out of memory", name);
     }
-    md_json_decode(tree, type, obj, name, problems);
-    yajl_tree_free(tree);
+    md_json_decode(md_jdoc_root(doc), type, obj, name, problems);
+    md_jdoc_free(doc);
     *out = obj;
     return problems->n + problems->dropped == before ? 0 : -1;
 }

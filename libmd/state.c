@@ -575,14 +575,13 @@ int md_state_record_read(int cfd, md_state_record *rec, md_error *err)
     if (md_read_file_at(cfd, MD_STATE_STATUS, STATUS_MAX, &text, &len, err) < 0)
         return -1;
     md_errors problems = {0};
-    yajl_val tree = NULL;
-    if (md_json_parse(text, len, MD_STATE_STATUS, &tree, &problems) == 0) {
-        md_json_decode(tree, &record_type, rec, MD_STATE_STATUS, &problems);
+    struct md_jdoc *doc = NULL;
+    if (md_json_parse(text, len, MD_STATE_STATUS, &doc, &problems) == 0) {
+        md_json_decode(md_jdoc_root(doc), &record_type, rec, MD_STATE_STATUS, &problems);
         if (problems.n == 0 && rec->pid < 0)
             md_errors_add(&problems, "%s: pid: must not be negative", MD_STATE_STATUS);
     }
-    if (tree)
-        yajl_tree_free(tree);
+    md_jdoc_free(doc);
     if (problems.n > 0) {
         refuse(err, EINVAL, "%s", problems.msgs[0]);
         md_errors_clear(&problems);

@@ -15,10 +15,9 @@
 static md_errors parse(const char *text, size_t len, bool *ok)
 {
     md_errors problems = {0};
-    yajl_val tree = NULL;
-    *ok = md_json_parse(text, len, "config.json", &tree, &problems) == 0;
-    if (tree)
-        yajl_tree_free(tree);
+    struct md_jdoc *doc = NULL;
+    *ok = md_json_parse(text, len, "config.json", &doc, &problems) == 0;
+    md_jdoc_free(doc);
     return problems;
 }
 

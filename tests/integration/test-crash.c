@@ -262,6 +262,32 @@ static bool is_status(const char *got, const struct stage *stage)
                    (stage->or_status && strcmp(got, stage->or_status) == 0));
 }
 
+/* An init on its way out (PF_EXITING) has let go of its memory, so that
+ * rs_wait_procs no longer finds it by its command line, but it is not a
+ * zombie yet (a pid namespace's init waits there for its namespace): list
+ * and state still read it alive.  Wait until it is one or the other. */
+static void wait_exit_settled(pid_t pid)
+{
+    for (int i = 0; pid > 0 && i < 500; i++) {
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *after = strrchr(buf, ')');
+        char state;
+        unsigned long flags;
+        /* state is field 3, flags field 9 */
+        if (!after || sscanf(after + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2 ||
+            state == 'Z' || state == 'X' || !(flags & 0x4 /* PF_EXITING */))
+            return;
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+}
+
 static void crash_at(enum hx_who who, const struct stage *stage)
 {
     struct hx_ctx *c = hx_ctx_new(who);
@@ -308,6 +334,9 @@ static void crash_at(enum hx_who who, const struct stage *stage)
     size_t n = rs_wait_procs(c->dir, created ? 1 : 0, 10, &left);
     cr_expect(created ? n <= 1 : n == 0, "%zu process(es) of the killed create alive, pid %d", n,
               (int)left);
+    int init = 0;
+    free(ct_status(c, id, &init, NULL));
+    wait_exit_settled(init);
 
     char *listed = listed_status(c, id);
     char *why = NULL;

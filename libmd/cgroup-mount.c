@@ -25,11 +25,14 @@
 #define HOST_CGROUP "/sys/fs/cgroup"
 #define SAFE_FLAGS  (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
-/* One cgroup filesystem of the host, from its mountinfo line. */
+/* One cgroup filesystem of the host, from its mountinfo line: the
+ * strings point into that line.  (The container process runs this: a
+ * fork of mdrun, whose every stack page written is a copied page, so no
+ * large buffers here.) */
 struct hierarchy {
-    char root[4096];  /* the mount's root inside the hierarchy */
-    char point[4096]; /* where it is mounted: /sys/fs/cgroup/NAME */
-    char super[1024]; /* its superblock options: rw,cpu,cpuacct */
+    const char *root;  /* the mount's root inside the hierarchy */
+    const char *point; /* where it is mounted: /sys/fs/cgroup/NAME */
+    const char *super; /* its superblock options: rw,cpu,cpuacct */
     bool v2;
 };
 
@@ -49,56 +52,64 @@ static void unescape(char *s)
     *out = '\0';
 }
 
-/* Is every comma-separated item of want in the list have? */
-static bool has_all(const char *want, const char *have)
+/* Is the item [t, t + len) in the comma-separated list have? */
+static bool has_item(const char *t, size_t len, const char *have)
 {
-    char w[256];
-    snprintf(w, sizeof(w), "%s", want);
-    for (char *save = NULL, *t = strtok_r(w, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        size_t len = strlen(t);
-        const char *h = have;
-        bool found = false;
-        while (!found && *h) {
-            const char *end = strchrnul(h, ',');
-            found = (size_t)(end - h) == len && strncmp(h, t, len) == 0;
-            h = *end ? end + 1 : end;
-        }
-        if (!found)
+    while (*have) {
+        const char *end = strchrnul(have, ',');
+        if ((size_t)(end - have) == len && strncmp(have, t, len) == 0)
+            return true;
+        have = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+/* Is every comma-separated item of want, len bytes long, in have? */
+static bool has_all(const char *want, size_t len, const char *have)
+{
+    const char *end = want + len;
+    while (want < end) {
+        const char *comma = memchr(want, ',', (size_t)(end - want));
+        size_t n = (size_t)((comma ? comma : end) - want);
+        if (n && !has_item(want, n, have))
             return false;
+        want += n + 1;
     }
     return true;
 }
 
 /* Our line for h in self (the text of /proc/self/cgroup, read once per
  * mount: it is the same for every hierarchy): our cgroup's path in it and
- * the hierarchy's controllers ("cpu,cpuacct", "name=systemd", "" for v2).
- * Path "/" when there is none. */
-static void own_cgroup(const char *self, const struct hierarchy *h, char *path, size_t psize,
-                       char *ctrls, size_t csize)
+ * the hierarchy's controllers ("cpu,cpuacct", "name=systemd", "" for v2),
+ * both allocated.  Path "/" when there is none. */
+static int own_cgroup(const char *self, const struct hierarchy *h, char **path, char **ctrls)
 {
-    snprintf(path, psize, "/");
-    snprintf(ctrls, csize, "%s", "");
+    const char *p = "/", *c = "";
+    size_t plen = 1, clen = 0;
     for (const char *next = self ? self : ""; *next;) {
-        char line[8192];
         size_t n = strcspn(next, "\n");
-        snprintf(line, sizeof(line), "%.*s", (int)n, next);
-        next += n + (next[n] == '\n');
-        char *c = strchr(line, ':');
-        char *p = c ? strchr(c + 1, ':') : NULL;
-        if (!p)
+        const char *line = next, *eol = next + n;
+        next = eol + (*eol == '\n');
+        const char *c1 = memchr(line, ':', n);
+        const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
+        if (!c2)
             continue;
-        *p++ = '\0';
-        c++;
-        if (h->v2 ? c[0] == '\0' : c[0] != '\0' && has_all(c, h->super)) {
-            snprintf(path, psize, "%s", p);
-            snprintf(ctrls, csize, "%s", c);
-            return;
+        size_t len = (size_t)(c2 - c1 - 1);
+        if (h->v2 ? len == 0 : len != 0 && has_all(c1 + 1, len, h->super)) {
+            p = c2 + 1;
+            plen = (size_t)(eol - p);
+            c = c1 + 1;
+            clen = len;
+            break;
         }
     }
+    *path = strndup(p, plen);
+    *ctrls = strndup(c, clen);
+    return *path && *ctrls ? 0 : -1;
 }
 
-/* The host's directory of our own cgroup own in h. */
-static void own_source(const struct hierarchy *h, const char *own, char *out, size_t size)
+/* The host's directory of our own cgroup own in h, allocated. */
+static char *own_source(const struct hierarchy *h, const char *own)
 {
     /* Where the host's mount shows only a subtree, paths start below it. */
     const char *rel = own;
@@ -106,7 +117,10 @@ static void own_source(const struct hierarchy *h, const char *own, char *out, si
     if (strcmp(h->root, "/") != 0 && strncmp(own, h->root, rlen) == 0 &&
         (own[rlen] == '/' || own[rlen] == '\0'))
         rel = own + rlen;
-    snprintf(out, size, "%s%s", h->point, strcmp(rel, "/") == 0 ? "" : rel);
+    char *out = NULL;
+    if (asprintf(&out, "%s%s", h->point, strcmp(rel, "/") == 0 ? "" : rel) < 0)
+        return NULL;
+    return out;
 }
 
 static int set_readonly_tree(int fd)
@@ -121,8 +135,10 @@ static int set_readonly_tree(int fd)
 static int bind_own(int rootfd, const char *path, const struct hierarchy *h, const char *own,
                     unsigned long flags, md_error *err)
 {
-    char src[8192], fdpath[32];
-    own_source(h, own, src, sizeof(src));
+    char fdpath[32];
+    md_autofree char *src = own_source(h, own);
+    if (!src)
+        return md_fail(err, ENOMEM, "bind %s", h->point);
     md_autofd fd = md_open_in_root(rootfd, path, O_PATH | O_DIRECTORY, err);
     if (fd < 0)
         return -1;
@@ -143,8 +159,10 @@ static int bind_own(int rootfd, const char *path, const struct hierarchy *h, con
 static int mount_one(int rootfd, const char *path, const struct hierarchy *h, const char *self,
                      unsigned long flags, bool cgroupns, md_error *err)
 {
-    char own[4096], ctrls[256], fdpath[32];
-    own_cgroup(self, h, own, sizeof(own), ctrls, sizeof(ctrls));
+    char fdpath[32];
+    md_autofree char *own = NULL, *ctrls = NULL;
+    if (own_cgroup(self, h, &own, &ctrls) < 0)
+        return md_fail(err, ENOMEM, "mount %s", h->point);
     /* A v1 hierarchy we are not in (no line in /proc/self/cgroup) cannot
      * be named to mount(2): bind it. */
     if (cgroupns && (h->v2 || ctrls[0])) {
@@ -160,21 +178,42 @@ static int mount_one(int rootfd, const char *path, const struct hierarchy *h, co
     return bind_own(rootfd, path, h, own, flags, err);
 }
 
-/* The next cgroup filesystem mounted directly under /sys/fs/cgroup. */
-static bool next_hierarchy(FILE *f, struct hierarchy *h)
+/* Split off the next space-separated field of *line, NUL-terminated in
+ * place; NULL when there is none. */
+static char *field(char **line)
 {
-    char line[16384], fstype[64];
-    while (fgets(line, sizeof(line), f)) {
-        char *sep = strstr(line, " - ");
-        if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", h->root, h->point) != 2 ||
-            sscanf(sep + 3, "%63s %*s %1023s", fstype, h->super) != 2)
+    char *p = *line + strspn(*line, " \n");
+    if (!*p)
+        return NULL;
+    char *end = p + strcspn(p, " \n");
+    *line = *end ? end + 1 : end;
+    *end = '\0';
+    return p;
+}
+
+/* The next cgroup filesystem mounted directly under /sys/fs/cgroup; h
+ * points into *line (getline's buffer). */
+static bool next_hierarchy(FILE *f, char **line, size_t *cap, struct hierarchy *h)
+{
+    while (getline(line, cap, f) > 0) {
+        char *rest = *line, *sep = strstr(rest, " - ");
+        if (!sep)
             continue;
-        unescape(h->root);
-        unescape(h->point);
+        *sep = '\0';
+        char *tail = sep + 3;
+        for (int i = 0; i < 3; i++) /* id, parent, major:minor */
+            field(&rest);
+        char *root = field(&rest), *point = field(&rest);
+        char *fstype = field(&tail), *source = field(&tail), *super = field(&tail);
+        if (!point || !super || !source)
+            continue;
+        unescape(root);
+        unescape(point);
+        *h = (struct hierarchy){.root = root, .point = point, .super = super};
         h->v2 = strcmp(fstype, "cgroup2") == 0;
-        const char *name = h->point + strlen(HOST_CGROUP "/");
+        const char *name = point + strlen(HOST_CGROUP "/");
         if ((h->v2 || strcmp(fstype, "cgroup") == 0) &&
-            strncmp(h->point, HOST_CGROUP "/", strlen(HOST_CGROUP "/")) == 0 && *name &&
+            strncmp(point, HOST_CGROUP "/", strlen(HOST_CGROUP "/")) == 0 && *name &&
             !strchr(name, '/'))
             return true;
     }
@@ -217,10 +256,13 @@ static int mount_v1(int rootfd, const char *dest, const char *self, unsigned lon
     if (!f)
         return md_fail(err, errno, "open /proc/self/mountinfo");
     struct hierarchy h;
-    while (next_hierarchy(f, &h)) {
+    md_autofree char *line = NULL;
+    size_t cap = 0;
+    while (next_hierarchy(f, &line, &cap, &h)) {
         const char *name = strrchr(h.point, '/') + 1;
-        char sub[4200];
-        snprintf(sub, sizeof(sub), "%s/%s", dest, name);
+        md_autofree char *sub = NULL;
+        if (asprintf(&sub, "%s/%s", dest, name) < 0)
+            return md_fail(err, ENOMEM, "mount %s", h.point);
         if (mkdirat(tmpfd, name, 0755) < 0 && errno != EEXIST)
             return md_fail(err, errno, "create %s", name);
         if (mount_one(rootfd, sub, &h, self, flags, cgroupns, err) < 0)

@@ -236,7 +236,7 @@ static int prepare(struct creating *cr, md_error *err)
                         "terminal (or use `mdrun run` in the foreground)");
     if (c->ns.new_user) {
         struct md_id_caller caller;
-        md_id_caller_current(&caller);
+        md_id_caller_ids(&caller);
         if (md_userns_plan(c->spec, &caller, &c->maps, err) < 0)
             return -1;
     }

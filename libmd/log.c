@@ -76,21 +76,23 @@ void md_log_close(void)
     logcfg.fd = -1;
 }
 
-static void timestamp(char *buf, size_t size)
+/* Not strftime(3): it calls tzset(), which reads /etc/localtime (six
+ * system calls on every `create`) for a time printed in UTC anyway. */
+void md_timestamp_now(char *buf, size_t size)
 {
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }
 
 /* One JSON line {"msg":..., "level":..., "time":...}, escaped by yajl. */
 static void write_json(int fd, enum md_log_level level, const char *msg)
 {
     char when[64];
-    timestamp(when, sizeof(when));
+    md_timestamp_now(when, sizeof(when));
     yajl_gen g = yajl_gen_alloc(NULL);
     if (!g)
         return;
@@ -116,7 +118,7 @@ static void write_text(int fd, enum md_log_level level, const char *msg, bool wi
     char line[4096];
     char when[64] = "";
     if (with_time)
-        timestamp(when, sizeof(when));
+        md_timestamp_now(when, sizeof(when));
     int n = snprintf(line, sizeof(line), "%s%s%s: %s\n", when, with_time ? " " : "mdrun ",
                      level_names[level], msg);
     if (n > 0)

@@ -37,4 +37,7 @@ void md_log_close(void);
 /* The log file's fd, -1 when none (children keep it to report errors). */
 int md_log_fd(void);
 
+/* Now in RFC 3339, UTC, with nanoseconds: 2026-11-23T09:15:21.123456789Z. */
+void md_timestamp_now(char *buf, size_t size);
+
 #endif

@@ -104,7 +104,9 @@ static int set_cur(struct walk *w, int fd)
 /* ".." of the directory reached: drop the last component of done and walk
  * what is left again from the root.  Every component of done was a real
  * directory; one that no longer is means a concurrent change (EAGAIN). */
-static int go_up(struct walk *w)
+__attribute__((noinline)) /* rare: its buffer stays off the common frame */
+static int
+go_up(struct walk *w)
 {
     char *slash = strrchr(w->done, '/');
     if (slash)
@@ -154,7 +156,9 @@ static bool magic_link(const struct walk *w, int linkfd)
 }
 
 /* Replace what remains with target + "/" + what remains after the link. */
-static int follow_link(struct walk *w, int linkfd)
+__attribute__((noinline)) /* as go_up() */
+static int
+follow_link(struct walk *w, int linkfd)
 {
     if (++w->links > MAX_LINKS)
         return -ELOOP;

@@ -601,13 +601,7 @@ void md_state_record_free(md_state_record *rec)
 
 void md_state_timestamp(char *buf, size_t size)
 {
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char date[32];
-    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%09ldZ", date, (long)ts.tv_nsec);
+    md_timestamp_now(buf, size);
 }
 
 /* ------------------------------------------------------------- the status */

@@ -24,20 +24,34 @@
 
 extern char **environ;
 
-void md_id_caller_current(struct md_id_caller *caller)
+void md_id_caller_ids(struct md_id_caller *caller)
 {
-    static char name[256];
     caller->uid = geteuid();
     caller->gid = getegid();
     caller->name = NULL;
+    caller->named = false;
+    caller->subuid_file = "/etc/subuid";
+    caller->subgid_file = "/etc/subgid";
+}
+
+/* The user database is asked only here: through NSS that is a connection
+ * to nscd tried twice, nsswitch.conf and /etc/passwd read. */
+static void look_up_name(struct md_id_caller *caller)
+{
+    static char name[256];
     struct passwd pw, *found = NULL;
     char buf[1024];
+    caller->named = true;
     if (getpwuid_r(caller->uid, &pw, buf, sizeof(buf), &found) == 0 && found) {
         snprintf(name, sizeof(name), "%s", found->pw_name);
         caller->name = name;
     }
-    caller->subuid_file = "/etc/subuid";
-    caller->subgid_file = "/etc/subgid";
+}
+
+void md_id_caller_current(struct md_id_caller *caller)
+{
+    md_id_caller_ids(caller);
+    look_up_name(caller);
 }
 
 void md_idmaps_free(struct md_idmaps *maps)
@@ -211,7 +225,21 @@ static bool only_own(const md_idmap *maps, size_t n, uint32_t own)
     return n == 1 && maps[0].host_id == own && maps[0].size == 1;
 }
 
-int md_userns_plan(const md_spec *spec, const struct md_id_caller *caller, struct md_idmaps *out,
+/* The caller's subordinate uid and gid ranges, by name and by uid. */
+static int read_subids(struct md_id_caller *caller, md_idmap **subuid, size_t *n_subuid,
+                       md_idmap **subgid, size_t *n_subgid, md_error *err)
+{
+    if (!caller->named)
+        look_up_name(caller);
+    return md_subid_ranges(caller->subuid_file, caller->name, caller->uid, subuid, n_subuid, err) <
+                       0 ||
+                   md_subid_ranges(caller->subgid_file, caller->name, caller->uid, subgid, n_subgid,
+                                   err) < 0
+               ? -1
+               : 0;
+}
+
+int md_userns_plan(const md_spec *spec, struct md_id_caller *caller, struct md_idmaps *out,
                    md_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -223,24 +251,23 @@ int md_userns_plan(const md_spec *spec, const struct md_id_caller *caller, struc
                         lx->n_uid_mappings ? "gidMappings" : "uidMappings",
                         lx->n_uid_mappings ? "uidMappings" : "gidMappings");
 
-    const char *who = caller->name ? caller->name : "this user";
+    /* The subordinate ids are read only when the maps are to be made from
+     * them or checked against them: not for root, nor for the caller's own
+     * ids alone (what `mdrun spec --rootless` writes). */
     md_autofree md_idmap *subuid = NULL, *subgid = NULL;
     size_t n_subuid = 0, n_subgid = 0;
-    if (md_subid_ranges(caller->subuid_file, caller->name, caller->uid, &subuid, &n_subuid, err) <
-            0 ||
-        md_subid_ranges(caller->subgid_file, caller->name, caller->uid, &subgid, &n_subgid, err) <
-            0)
-        return -1;
-
     int rc;
-    if (given)
+    if (given) {
         rc = copy_maps(lx->uid_mappings, lx->n_uid_mappings, &out->uid, &out->n_uid) |
              copy_maps(lx->gid_mappings, lx->n_gid_mappings, &out->gid, &out->n_gid);
-    else
+    } else {
+        if (read_subids(caller, &subuid, &n_subuid, &subgid, &n_subgid, err) < 0)
+            return -1;
         rc = default_map(user ? user->uid : 0, caller->uid, subuid, n_subuid, &out->uid,
                          &out->n_uid) |
              default_map(user ? user->gid : 0, caller->gid, subgid, n_subgid, &out->gid,
                          &out->n_gid);
+    }
     if (rc < 0) {
         md_idmaps_free(out);
         return md_fail(err, ENOMEM, "user namespace maps");
@@ -250,6 +277,11 @@ int md_userns_plan(const md_spec *spec, const struct md_id_caller *caller, struc
     if (only_own(out->uid, out->n_uid, caller->uid) && only_own(out->gid, out->n_gid, caller->gid))
         return 0;
     out->helper = true;
+    if (given && read_subids(caller, &subuid, &n_subuid, &subgid, &n_subgid, err) < 0) {
+        md_idmaps_free(out);
+        return -1;
+    }
+    const char *who = caller->name ? caller->name : "this user";
     bool uid_ok = check_allowed("uid", out->uid, out->n_uid, caller->uid, subuid, n_subuid,
                                 caller->subuid_file, who, err) == 0;
     if (!uid_ok || check_allowed("gid", out->gid, out->n_gid, caller->gid, subgid, n_subgid,

@@ -23,11 +23,15 @@ struct md_id_caller {
     uid_t uid;
     gid_t gid;
     const char *name;        /* user name of uid, NULL when it has none */
+    bool named;              /* name looked up (md_id_caller_ids() does not) */
     const char *subuid_file; /* "/etc/subuid" */
     const char *subgid_file; /* "/etc/subgid" */
 };
 
 void md_id_caller_current(struct md_id_caller *caller);
+/* The same without the user name, which md_userns_plan() looks up when it
+ * needs it. */
+void md_id_caller_ids(struct md_id_caller *caller);
 
 /* Whether we run in the host's user namespace, which maps every id to
  * itself in one range (true too when /proc cannot tell).  Read once: the
@@ -41,7 +45,7 @@ bool md_in_initial_userns(void);
  * an unprivileged caller writes only the single own-id map, everything else
  * goes through newuidmap/newgidmap, after checking here that /etc/subuid
  * and /etc/subgid allow it, so the error names the file and the range. */
-int md_userns_plan(const md_spec *spec, const struct md_id_caller *caller, struct md_idmaps *out,
+int md_userns_plan(const md_spec *spec, struct md_id_caller *caller, struct md_idmaps *out,
                    md_error *err);
 void md_idmaps_free(struct md_idmaps *maps);
 

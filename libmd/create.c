@@ -26,6 +26,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "procattr.h"
+#include "protect.h"
 #include "rlimit.h"
 #include "seccomp.h"
 #include "slirp.h"
@@ -618,6 +619,10 @@ int md_container_create(const struct md_create_opts *opts, struct md_created *ou
         .slirp = {.pidfd = -1},
     };
     int rc = prepare(&cr, err);
+    /* Root's container process leaves mdrun's binary through the exec
+     * step (protect.h); create applies no LSM label. */
+    if (rc == 0)
+        rc = md_protect_exec_step(false, err);
     if (rc == 0 && opts->console_socket && cr.c.spec->process->terminal) {
         cr.c.console_fd = md_console_socket_connect(opts->console_socket, err);
         rc = cr.c.console_fd < 0 ? -1 : 0;

@@ -61,6 +61,7 @@
 #include "identity.h"
 #include "log.h"
 #include "procattr.h"
+#include "protect.h"
 #include "rlimit.h"
 #include "seccomp.h"
 #include "state.h"
@@ -639,11 +640,18 @@ __attribute__((noreturn)) static void process_main(struct execing *ex)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(exec_path, ex->argv, ex->envp);
+    char hints[48];
+    md_seccomp_deny_list(ex->seccomp, hints, sizeof(hints));
+    md_exec(&(struct md_exec_call){.path = exec_path,
+                                   .argv = ex->argv,
+                                   .envp = ex->envp,
+                                   .report_kind = 's',
+                                   .report_fd = ex->child_sync,
+                                   .status = 127,
+                                   .hints = hints});
     int e = errno;
     if (md_seccomp_may_deny(ex->seccomp, e))
-        md_failx(&err, e, "exec %s: %s (the container's seccomp profile may deny it)", exec_path,
-                 strerror(e));
+        md_failx(&err, e, "exec %s: %s (does linux.seccomp allow execve?)", exec_path, strerror(e));
     else
         md_fail(&err, e, "exec %s", exec_path);
 fail:
@@ -661,7 +669,11 @@ __attribute__((noreturn)) static void helper_main(struct execing *ex)
         md_failx(&err, ESRCH, "mdrun exited during exec");
         goto fail;
     }
-    if (md_sync_expect(ex->child_sync, MD_SYNC_START, &msg, NULL, &err) < 0 ||
+    /* With the exec step (root), /proc/OUR_PID/exe is the host's binary
+     * until the last execve: out of reach of the container's processes,
+     * which can see us from the moment we join its pid namespace. */
+    if ((md_protect_has_exec_step() && md_protect_dumpable(false, &err) < 0) ||
+        md_sync_expect(ex->child_sync, MD_SYNC_START, &msg, NULL, &err) < 0 ||
         join_namespaces(ex, &err) < 0 || fork_process(ex, &err) < 0)
         goto fail;
     process_main(ex);
@@ -834,6 +846,10 @@ static int prepare(struct execing *ex, md_error *err)
         return -1;
     const md_seccomp *sc = ex->config->linux_ ? ex->config->linux_->seccomp : NULL;
     if (sc && md_seccomp_prepare(sc, NULL, &ex->seccomp, err) < 0)
+        return -1;
+    /* Before the console socket: this may execute mdrun again.  A label
+     * due at the last execve would be the exec step's. */
+    if (md_protect_exec_step(ex->proc->apparmor_profile || ex->proc->selinux_label, err) < 0)
         return -1;
     if (ex->proc->terminal && o->console_socket) {
         ex->console_fd = md_console_socket_connect(o->console_socket, err);

@@ -17,9 +17,11 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "exec-step.h"
 #include "fileio.h"
 #include "hooks.h"
 #include "log.h"
+#include "protect.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -38,12 +40,9 @@
 #define FEED_CHUNK 65536
 
 /* What the child sends back through a close-on-exec pipe when it could
- * not exec the hook; nothing arrives when execve succeeded. */
-enum { STEP_STDIN, STEP_EXEC };
-struct child_failure {
-    int step;
-    int errnum;
-};
+ * not exec the hook (struct md_exec_failure, which the exec step writes
+ * too); nothing arrives when execve succeeded. */
+enum { STEP_STDIN = MD_EXEC_STEP_STDIN, STEP_EXEC = MD_EXEC_STEP_EXEC };
 
 struct hook_proc {
     pid_t pid;
@@ -55,7 +54,7 @@ struct hook_proc {
 
 static _Noreturn void child_fail(int report, int step)
 {
-    struct child_failure f = {.step = step, .errnum = errno};
+    struct md_exec_failure f = {.step = step, .errnum = errno};
     ssize_t ignored = write(report, &f, sizeof(f));
     (void)ignored;
     _exit(127);
@@ -96,7 +95,14 @@ static _Noreturn void exec_hook(const char *path, char *const argv[], char *cons
     /* Close-on-exec rather than close, so that report survives to execve. */
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         cloexec_from_3();
-    execve(path, argv, envp);
+    /* In the container (startContainer hooks, whose path the image
+     * resolves), root's hooks too go through the exec step. */
+    md_exec(&(struct md_exec_call){.path = path,
+                                   .argv = argv,
+                                   .envp = envp,
+                                   .report_kind = 'h',
+                                   .report_fd = report,
+                                   .status = 127});
     child_fail(report, STEP_EXEC);
 }
 
@@ -269,7 +275,7 @@ static int run_hook(const md_hook *hook, const char *state, md_error *err)
         return md_fail(err, 0, "timed out after %d second%s", hook->timeout,
                        hook->timeout == 1 ? "" : "s");
 
-    struct child_failure f;
+    struct md_exec_failure f;
     if (read(report_rd, &f, sizeof(f)) == (ssize_t)sizeof(f))
         return md_fail(err, f.errnum, f.step == STEP_EXEC ? "exec" : "set up stdin");
     return describe_exit(&p.status, err);

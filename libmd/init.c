@@ -228,8 +228,11 @@ static int build(struct md_container *c, char **exec_path, md_error *err)
      * a non-dumpable process's /proc files belong to root, out of reach of
      * a rootless mdrun and its hooks.  Not earlier: the id maps written by
      * mdrun and the time offsets written above need a dumpable owner.  The
-     * init forked below inherits it; its execve() resets it. */
-    if ((c->ns.n_joins > 0 || c->ns.join_user) && md_protect_dumpable(false, err) < 0)
+     * init forked below inherits it; its execve() resets it.  With the
+     * exec step (root), always: until that execve /proc/OUR_PID/exe is the
+     * host's binary. */
+    if ((c->ns.n_joins > 0 || c->ns.join_user || md_protect_has_exec_step()) &&
+        md_protect_dumpable(false, err) < 0)
         return -1;
     if (md_ns_needs_fork(&c->ns) && fork_init(c, err) < 0)
         return -1;
@@ -321,7 +324,15 @@ __attribute__((noreturn)) void md_init_main(struct md_container *c)
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (seccomp_at(c, SECCOMP_BEFORE_EXEC) && load_seccomp(c, &err) < 0)
         goto fail;
-    execve(exec_path, c->argv, c->env);
+    char hints[48];
+    md_seccomp_deny_list(c->seccomp, hints, sizeof(hints));
+    /* No sync socket any more: a failure goes to the container's stderr. */
+    md_exec(&(struct md_exec_call){.path = exec_path,
+                                   .argv = c->argv,
+                                   .envp = c->env,
+                                   .report_fd = -1,
+                                   .status = 1,
+                                   .hints = hints});
     int exec_errno = errno;
     if (md_seccomp_may_deny(c->seccomp, exec_errno))
         md_failx(&err, exec_errno, "exec %s: %s (does linux.seccomp allow execve?)", exec_path,

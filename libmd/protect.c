@@ -4,8 +4,11 @@
  * Three cases, cheapest first:
  * - an unprivileged caller whose binary only root may write: nothing to
  *   do, since its containers never hold the host's root id;
- * - root: a second execve(2) through a read-only bind mount of the binary
- *   that belongs to no mount namespace (no copy);
+ * - root: the exec step (exec-step.h), a 3 KB program in a sealed memfd
+ *   that makes the container process's last execve(2); should no such
+ *   memfd be allowed (vm.memfd_noexec), or an SELinux or AppArmor label
+ *   be due at that execve, a second execve(2) of mdrun itself, through a
+ *   read-only bind mount of the binary that belongs to no mount namespace;
  * - anyone else (a user running a binary of their own): a second execve(2)
  *   from a sealed memfd copy, one read of the binary from the page cache
  *   whose pages are charged to the caller's memory cgroup. */
@@ -29,7 +32,10 @@
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
+#include "exec-step.h"
 #include "protect.h"
+#include "safepath.h"
+#include "sync.h"
 #include "userns.h"
 
 /* Linux 6.3: ask for an executable memfd where vm.memfd_noexec = 1 would
@@ -48,6 +54,13 @@
 #define REEXEC_MARK "_MDRUN_SEALED_REEXEC"
 
 extern char **environ;
+
+_Static_assert(MD_EXEC_STEP_SYNC_ERROR == MD_SYNC_ERROR, "exec-step.h: the sync error type");
+_Static_assert(MD_EXEC_STEP_TEXT_MAX == MD_SYNC_TEXT_MAX, "exec-step.h: the sync text size");
+
+static char *const *main_argv; /* for a late re-execution */
+static bool runs_protected;    /* from a sealed copy or a read-only view */
+static int step_fd = -1;       /* the sealed exec step, inherited by children */
 
 static bool fd_is_sealed(int fd)
 {
@@ -162,33 +175,15 @@ static bool on_readonly_mount(int fd)
     return fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY);
 }
 
-int md_protect_exe(char *const argv[], md_error *err)
+/* Execute ourselves again from a view of the binary no one can write. */
+static int reexecute(int exe, const struct stat *st, md_error *err)
 {
-    bool reexecuted = getenv(REEXEC_MARK) != NULL;
-    unsetenv(REEXEC_MARK); /* never passed on to hooks or helpers */
-    md_autofd exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    if (exe < 0)
-        return md_fail(err, errno, "protect the mdrun binary: open /proc/self/exe");
-    if (fd_is_sealed(exe) || (reexecuted && on_readonly_mount(exe))) {
-        restore_comm(argv[0]);
-        return 0;
-    }
-    if (reexecuted) {
-        md_warn("the mdrun binary runs from a copy the kernel does not show as sealed");
-        return 0;
-    }
-    struct stat st;
-    if (fstat(exe, &st) < 0)
-        return md_fail(err, errno, "protect the mdrun binary: stat /proc/self/exe");
-    if (out_of_reach(exe, &st)) {
-        md_debug("the mdrun binary is writable by root alone: no re-execution");
-        return 0;
-    }
     md_autofd view = readonly_view();
     if (view < 0)
-        view = sealed_copy(exe, &st, err);
+        view = sealed_copy(exe, st, err);
     if (view < 0)
         return -1;
+    char *const *argv = main_argv;
     if (setenv(REEXEC_MARK, "1", 1) < 0)
         return md_fail(err, errno, "protect the mdrun binary: setenv");
     md_debug("re-executing from a %s", fd_is_sealed(view) ? "sealed copy of the mdrun binary"
@@ -199,6 +194,126 @@ int md_protect_exe(char *const argv[], md_error *err)
     unsetenv(REEXEC_MARK);
     return md_fail(err, e, "protect the mdrun binary: execute %s",
                    fd_is_sealed(view) ? "the sealed copy" : "the read-only view");
+}
+
+int md_protect_exe(char *const argv[], md_error *err)
+{
+    main_argv = argv;
+    bool reexecuted = getenv(REEXEC_MARK) != NULL;
+    unsetenv(REEXEC_MARK); /* never passed on to hooks or helpers */
+    md_autofd exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exe < 0)
+        return md_fail(err, errno, "protect the mdrun binary: open /proc/self/exe");
+    if (fd_is_sealed(exe) || (reexecuted && on_readonly_mount(exe))) {
+        runs_protected = true;
+        restore_comm(argv[0]);
+        return 0;
+    }
+    if (reexecuted) {
+        /* An emulator: trusted as protected, no exec step either. */
+        md_warn("the mdrun binary runs from a copy the kernel does not show as sealed");
+        runs_protected = true;
+        return 0;
+    }
+    struct stat st;
+    if (fstat(exe, &st) < 0)
+        return md_fail(err, errno, "protect the mdrun binary: stat /proc/self/exe");
+    if (out_of_reach(exe, &st)) {
+        md_debug("the mdrun binary is writable by root alone: no re-execution");
+        return 0;
+    }
+    if (geteuid() == 0)
+        return 0; /* md_protect_exec_step(), once the command knows what it starts */
+    return reexecute(exe, &st, err);
+}
+
+/* The exec step in a sealed memfd; -1 with errno when none can be made. */
+static int step_memfd(void)
+{
+    int fd = memfd_create(MD_EXEC_STEP_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) /* before Linux 6.3 */
+        fd = memfd_create(MD_EXEC_STEP_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    md_autofd step = fd;
+    if (md_write_all(step, md_exec_step_blob, md_exec_step_size) < 0 ||
+        fcntl(step, F_ADD_SEALS, SEALS) < 0)
+        return -1;
+    return md_take_fd(&step);
+}
+
+int md_protect_exec_step(bool labelled, md_error *err)
+{
+    if (geteuid() != 0 || runs_protected || step_fd >= 0)
+        return 0;
+    if (!labelled) {
+        step_fd = step_memfd();
+        if (step_fd >= 0)
+            return 0;
+        md_debug("no exec step (memfd: %s): mdrun executes itself again", strerror(errno));
+    }
+    md_autofd exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (exe < 0 || fstat(exe, &st) < 0)
+        return md_fail(err, errno, "protect the mdrun binary: open /proc/self/exe");
+    if (!main_argv)
+        return md_failx(err, EINVAL, "protect the mdrun binary: no command line to execute");
+    return reexecute(exe, &st, err);
+}
+
+bool md_protect_has_exec_step(void)
+{
+    return step_fd >= 0;
+}
+
+/* "s7", "h9" or "-": where the step reports a failed execve. */
+static void report_arg(char *buf, size_t size, char kind, int fd)
+{
+    if (fd < 0)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%c%d", kind, fd);
+}
+
+void md_exec(const struct md_exec_call *call)
+{
+    if (step_fd < 0) {
+        execve(call->path, call->argv, call->envp);
+        return;
+    }
+    size_t argc = 0;
+    while (call->argv[argc])
+        argc++;
+    char **v = calloc(argc + 6, sizeof(*v));
+    if (!v) {
+        errno = ENOMEM;
+        return;
+    }
+    char where[24], status[16], hints[64];
+    report_arg(where, sizeof(where), call->report_kind, call->report_fd);
+    snprintf(status, sizeof(status), "%d", call->status);
+    snprintf(hints, sizeof(hints), "%s", call->hints ? call->hints : "");
+    v[0] = MD_EXEC_STEP_NAME;
+    v[1] = where;
+    v[2] = status;
+    v[3] = hints;
+    v[4] = (char *)call->path;
+    memcpy(v + 5, call->argv, argc * sizeof(*v));
+    /* The report channel survives the step's execve; the step closes it
+     * on the next one. */
+    if (call->report_fd >= 0 && fcntl(call->report_fd, F_SETFD, 0) < 0) {
+        free(v);
+        return;
+    }
+    syscall(SYS_execveat, step_fd, "", v, call->envp, AT_EMPTY_PATH);
+    /* A seccomp filter may allow execve but not execveat. */
+    char path[32];
+    execve(md_fd_path(step_fd, path), v, call->envp);
+    int e = errno;
+    if (call->report_fd >= 0)
+        fcntl(call->report_fd, F_SETFD, FD_CLOEXEC);
+    free(v);
+    errno = e;
 }
 
 int md_protect_dumpable(bool dumpable, md_error *err)

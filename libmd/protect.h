@@ -20,16 +20,47 @@
 
 #include "mdrun.h"
 
-/* Make sure this process runs from a binary no container can write.
- * Returns 0 when it already does (the binary is out of reach, or this is
- * the re-execution).  Otherwise it executes /proc/self/exe again through a
- * read-only bind mount that no mount namespace holds (root; open_tree(2))
- * or from a memfd copy sealed against any write, resize or further
- * sealing, with argv (main's, untouched) and the current environment:
- * the process keeps its pid, fds without FD_CLOEXEC and signal mask, and
- * this call returns only on failure (-1, err set).  Call it at the start
- * of every command that starts a container process: create, run, exec. */
+/* Make sure this process runs from a binary no container can write, or
+ * will leave it through the exec step.  Returns 0 when it already does
+ * (the binary is out of reach, or this is the re-execution), and for root,
+ * which md_protect_exec_step() protects later.  Otherwise it executes
+ * /proc/self/exe again from a memfd copy sealed against any write, resize
+ * or further sealing, with argv (main's, untouched, also kept for
+ * md_protect_exec_step()) and the current environment: the process keeps
+ * its pid, fds without FD_CLOEXEC and signal mask, and this call returns
+ * only on failure (-1, err set).  Call it at the start of every command
+ * that starts a container process: create, run, exec. */
 int md_protect_exe(char *const argv[], md_error *err);
+
+/* Root, before anything of the container exists: make the exec step
+ * (exec-step.h) that md_exec() then goes through, in this process and the
+ * processes it forks.  When it cannot be made, or when labelled (an LSM
+ * label is due at the last execve: the step would take it instead of the
+ * program), execute mdrun again, through a read-only bind mount of its
+ * binary that no mount namespace holds (open_tree(2)), as
+ * md_protect_exe() does; this returns only on failure then.  0 and
+ * nothing to do for anyone else, or when already protected. */
+int md_protect_exec_step(bool labelled, md_error *err);
+
+/* Whether md_exec() goes through the exec step: the process must then be
+ * non-dumpable until it execs (md_protect_dumpable). */
+bool md_protect_has_exec_step(void);
+
+/* The last execve(2) of a process in a container. */
+struct md_exec_call {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    char report_kind;  /* 's': report_fd is the sync socket, 'h': a hook's report pipe */
+    int report_fd;     /* -1: a failure is told on stderr */
+    int status;        /* the exit status after a failed execve */
+    const char *hints; /* the errnos the seccomp filter may deny it with ("1,38") */
+};
+
+/* Exec call's program, through the exec step when there is one (which
+ * then reports a failure of the program's execve as report_kind says and
+ * exits with status); returns, with errno, only when the exec failed. */
+void md_exec(const struct md_exec_call *call);
 
 /* Whether the running binary is a memfd copy sealed by md_protect_exe(). */
 bool md_exe_is_sealed(void);

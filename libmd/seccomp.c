@@ -691,6 +691,16 @@ bool md_seccomp_may_deny(const struct md_seccomp_program *p, int errnum)
     return p && (errnum == EPERM || errnum == ENOSYS || errnum == p->default_errno);
 }
 
+void md_seccomp_deny_list(const struct md_seccomp_program *p, char *buf, size_t size)
+{
+    if (!p)
+        snprintf(buf, size, "%s", "");
+    else if (p->default_errno)
+        snprintf(buf, size, "%d,%d,%d", EPERM, ENOSYS, p->default_errno);
+    else
+        snprintf(buf, size, "%d,%d", EPERM, ENOSYS);
+}
+
 /* ------------------------------------------------------ the listener */
 
 static int listener_connect(const char *path, md_error *err)

@@ -65,6 +65,9 @@ int md_seccomp_load(const struct md_seccomp_program *p, int *listener, md_error 
 /* Whether an execve(2) that failed with errnum after p was loaded may
  * have been refused by p: for the hint in the error message. */
 bool md_seccomp_may_deny(const struct md_seccomp_program *p, int errnum);
+/* The same errnos as a comma-separated list ("1,38"; "" without p), for
+ * the exec step (exec-step.h). */
+void md_seccomp_deny_list(const struct md_seccomp_program *p, char *buf, size_t size);
 
 /* In mdrun: connect to s->listenerPath and send, in one sendmsg(2), the
  * listener fd (SCM_RIGHTS) and the container process state (runtime-spec

@@ -12,57 +12,14 @@
  *
  * Freestanding, without libc: the kernel starts an interpreter with the
  * main program's auxiliary vector, which a static libc would misread. */
-#include <asm/unistd.h>
 #include <fcntl.h>
 #include <linux/errno.h>
 
-#if defined(__x86_64__)
-__asm__(".text\n"
-        ".global _start\n"
-        "_start:\n"
-        "  xor %rbp, %rbp\n"
-        "  mov %rsp, %rdi\n"
-        "  and $-16, %rsp\n"
-        "  call start_c\n"
-        "  hlt\n");
-
-static long sys4(long n, long a, long b, long c, long d)
-{
-    long ret;
-    register long r10 __asm__("r10") = d;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-#elif defined(__aarch64__)
-__asm__(".text\n"
-        ".global _start\n"
-        "_start:\n"
-        "  mov x0, sp\n"
-        "  bl start_c\n");
-
-static long sys4(long n, long a, long b, long c, long d)
-{
-    register long x8 __asm__("x8") = n;
-    register long x0 __asm__("x0") = a;
-    register long x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c;
-    register long x3 __asm__("x3") = d;
-    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-    return x0;
-}
-#else
-#error "exe-interp.c: add the system call stubs of this architecture"
-#endif
+#include "nolibc.h"
 
 static void say(const char *s)
 {
-    long n = 0;
-    while (s[n])
-        n++;
-    sys4(__NR_write, 1, (long)s, n, 0);
+    sys4(__NR_write, 1, (long)s, str_len(s), 0);
 }
 
 /* "-N" for a failed system call's result, "0" for success. */
@@ -83,9 +40,7 @@ static void say_result(const char *what, long r)
     say(num + i + 1);
 }
 
-__attribute__((noreturn, used)) void start_c(long *sp);
-
-__attribute__((noreturn, used)) void start_c(long *sp)
+void start_c(long *sp)
 {
     long argc = sp[0];
     char **argv = (char **)(sp + 1);
@@ -103,7 +58,5 @@ __attribute__((noreturn, used)) void start_c(long *sp)
     argv[0] = "sh";
     sys4(__NR_execve, (long)"/bin/sh", (long)argv, (long)envp, 0);
     say("interp: exec /bin/sh failed\n");
-    sys4(__NR_exit_group, 112, 0, 0, 0);
-    for (;;)
-        ;
+    sys_exit(112);
 }

@@ -1,10 +1,12 @@
 /* test-protect.c - protecting the host from what runs in the container:
- * - the runtime binary (CVE-2019-5736): mdrun runs from a read-only view
- *   (root) or a sealed copy of itself (a user's own binary), or as is when
- *   its containers' ids may not write it, so an image whose entrypoint is a
- *   symlink to /proc/self/exe cannot write the host's binary, and a process entering a pid
- * namespace shared with the container is not dumpable, so the container cannot open its
- * /proc/PID/exe;
+ * - the runtime binary (CVE-2019-5736): root's container processes make
+ *   their last execve through the exec step (a sealed copy of a small
+ *   program) and are not dumpable until then, a user's own binary runs
+ *   from a sealed copy of itself, and a root-owned one as is when its
+ *   containers' ids may not write it, so an image whose entrypoint is a
+ *   symlink to /proc/self/exe cannot write the host's binary, and a
+ *   process entering a pid namespace shared with the container is not
+ *   dumpable, so the container cannot open its /proc/PID/exe;
  * - host fds (CVE-2024-21626): whatever mdrun's caller had open never
  *   reaches the program, and a process.cwd through /proc/self/fd (or any
  *   other /proc magic link) is refused, with openat2 and with the
@@ -21,8 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "fixture.h"
 #include "integration/ct.h"
@@ -203,37 +208,49 @@ static char *mdrun_copy(struct hx_ctx *c, uid_t owner, gid_t group)
     return copy;
 }
 
-/* Root runs mdrun through a read-only bind mount that no mount namespace
- * holds: it is not the host's file under its own path, and once no one
- * executes it, even root cannot open it for writing (EROFS).  A private
- * copy of mdrun, so that no other test executes the same file. */
-Test(protect, root_runs_from_a_readonly_view)
+/* Root's container process runs mdrun's code, from the host's file, until
+ * its last execve (through the exec step, exec-step.h); meanwhile it is
+ * not dumpable: a process with every capability but CAP_SYS_PTRACE (more
+ * than a container's) cannot open its /proc/PID/exe.  Dumpable, the
+ * created init (holding the container's capabilities by then) would let
+ * it.  No second execve of mdrun: comm is the binary's name as it is. */
+Test(protect, root_init_is_not_dumpable)
 {
     struct hx_ctx *c = hx_ctx_new(HX_ROOT);
     char *copy = mdrun_copy(c, 0, 0);
-    char *id = hx_id("view");
+    char *id = hx_id("nodump");
     char link[512];
     int fd;
     pid_t pid = created_init(c, copy, id, link, sizeof(link), &fd);
-    struct statvfs sv;
-    cr_assert(fstatvfs(fd, &sv) == 0);
-    cr_expect(sv.f_flag & ST_RDONLY, "the init's binary (%s) is on a writable mount", link);
-    char *real = realpath(copy, NULL);
-    cr_expect(real && strcmp(link, real) != 0, "the init runs from the host's file %s", link);
-    char *exe = fx_fmt("/proc/%d/exe", (int)pid);
-    int path = open(exe, O_PATH | O_CLOEXEC);
-    cr_assert(path >= 0, "open %s: %s", exe, strerror(errno));
-    ct_delete(c, id);
-    char *reopen = fx_fmt("/proc/self/fd/%d", path);
-    int w = open(reopen, O_WRONLY | O_CLOEXEC);
-    cr_expect(w < 0 && errno == EROFS, "open the init's binary for writing: %s",
-              w < 0 ? strerror(errno) : "opened");
-    if (w >= 0)
-        close(w);
-    close(path);
     close(fd);
+    char *real = realpath(copy, NULL);
+    cr_expect(real && strcmp(link, real) == 0, "the init runs from %s, not %s", link, real);
+    char *exe = fx_fmt("/proc/%d/exe", (int)pid);
+    pid_t child = fork();
+    cr_assert(child >= 0);
+    if (child == 0) {
+        struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct data[2];
+        if (prctl(PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0) < 0 ||
+            syscall(SYS_capget, &head, data) < 0)
+            _exit(3);
+        data[0].effective &= ~(1u << CAP_SYS_PTRACE);
+        data[0].permitted &= ~(1u << CAP_SYS_PTRACE);
+        data[0].inheritable &= ~(1u << CAP_SYS_PTRACE);
+        if (syscall(SYS_capset, &head, data) < 0)
+            _exit(3);
+        int path = open(exe, O_PATH | O_CLOEXEC);
+        _exit(path < 0 && errno == EACCES ? 0 : path >= 0 ? 1 : 2);
+    }
+    int status = 0;
+    cr_assert(waitpid(child, &status, 0) == child);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "without CAP_SYS_PTRACE, open %s: %s",
+              exe,
+              WEXITSTATUS(status) == 1   ? "opened"
+              : WEXITSTATUS(status) == 3 ? "(could not drop CAP_SYS_PTRACE)"
+                                         : "refused, but not with EACCES");
+    ct_delete(c, id);
     hx_assert_clean(c);
-    free(reopen);
     free(exe);
     free(real);
     free(id);
@@ -397,10 +414,55 @@ static void attack(enum hx_who who, bool root_owned, bool reaches_host, const ch
     free(interp);
 }
 
-/* Root: the read-only view refuses the write. */
-Test(protect, exe_entrypoint_cannot_write_the_runtime_root)
+/* Root: the entrypoint leads to the exec step, a sealed copy that runs
+ * only when mdrun starts it: no code of the image runs at all (its
+ * interpreter would write /shared/exe), the container exits with 126 and
+ * says why, and the host's binary is untouched. */
+Test(protect, exe_entrypoint_reaches_only_the_exec_step_root)
 {
-    attack(HX_ROOT, true, false, "Read-only file system");
+    struct hx_ctx *c = hx_ctx_new(HX_ROOT);
+    const char *b = ct_bundle(c, 0);
+    char *interp = interp_of(hx_mdrun_bin());
+    if (!interp)
+        hx_skip("%s is static: there is no interpreter to run the attack through", hx_mdrun_bin());
+    char *helper = exe_interp_helper();
+    char *interp_path = fx_fmt("%s/rootfs%s", b, interp);
+    make_parents(c, interp_path);
+    copy_to(c, helper, interp_path, 0755);
+    char *attack = fx_fmt("%s/rootfs/attack/sh", b);
+    make_parents(c, attack);
+    cr_assert(symlink("/proc/self/exe", attack) == 0);
+    md_spec *s = hx_spec_load(b);
+    char *shared = ct_shared_dir(c, s, "shared");
+    hx_spec_set_args(s, "/attack/sh", "-c", "echo ran > /shared/exe", NULL);
+    s->process->terminal = false;
+    hx_spec_save(b, s);
+    md_spec_free(s);
+
+    char *copy = mdrun_copy(c, 0, 0);
+    struct blob before = read_blob(copy);
+    char *id = hx_id("step");
+    struct fx_result r =
+        mdrun_with(c, copy, NULL, (const char *const[]){"run", "--bundle", b, id, NULL});
+    cr_expect_eq(r.status, 126, "run: status %d, stderr: %s", r.status, r.err);
+    cr_expect(r.err && strstr(r.err, "mdrun-exec-step: runs only as mdrun's last step"),
+              "stderr: %s", r.err);
+    fx_result_free(&r);
+    char *exe_path = fx_fmt("%s/exe", shared);
+    cr_expect(access(exe_path, F_OK) < 0, "the image's code ran");
+    struct blob after = read_blob(copy);
+    cr_expect(same_blob(&before, &after), "the mdrun binary on the host changed");
+    hx_assert_clean(c);
+    free(after.data);
+    free(before.data);
+    free(exe_path);
+    free(id);
+    free(copy);
+    free(shared);
+    free(attack);
+    free(interp_path);
+    free(helper);
+    free(interp);
 }
 
 /* A user's own binary: the sealed copy refuses it. */

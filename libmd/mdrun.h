@@ -103,13 +103,16 @@ struct md_run_opts {
 MD_API int md_run(const struct md_run_opts *opts, int *exit_code, md_error *err);
 
 /* Make sure no container can write the calling process's binary through
- * /proc/PID/exe (the CVE-2019-5736 defence).  Unless the binary is already
- * out of the containers' reach (an unprivileged caller, a binary only root
- * may write), the first call executes the binary again, with argv (main's,
- * untouched) and the environment, through a read-only bind mount that no
- * mount namespace holds (root) or from a sealed memfd copy (otherwise), so
- * main() starts again and its second call returns 0.  Returns -1 with
- * *err set only when that fails. */
+ * /proc/PID/exe (the CVE-2019-5736 defence).  Nothing to do when the
+ * binary is out of the containers' reach (an unprivileged caller, a binary
+ * only root may write).  For root, the container's process will leave the
+ * binary through a small sealed program of the library's own (the exec
+ * step), and is not dumpable until then; argv is kept in case that cannot
+ * be, when md_run() executes the binary again through a read-only bind
+ * mount that no mount namespace holds.  Otherwise the first call executes
+ * the binary again, with argv (main's, untouched) and the environment,
+ * from a sealed memfd copy, so main() starts again and its second call
+ * returns 0.  Returns -1 with *err set only when that fails. */
 MD_API int md_protect_exe(char *const argv[], md_error *err);
 
 #ifdef __cplusplus

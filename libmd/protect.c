@@ -222,8 +222,11 @@ int md_protect_exe(char *const argv[], md_error *err)
         md_debug("the mdrun binary is writable by root alone: no re-execution");
         return 0;
     }
-    if (geteuid() == 0)
-        return 0; /* md_protect_exec_step(), once the command knows what it starts */
+    if (geteuid() == 0) { /* md_protect_exec_step(), once the command knows what it starts */
+        md_debug("root: no re-execution, the container process will leave the binary through "
+                 "the exec step");
+        return 0;
+    }
     return reexecute(exe, &st, err);
 }
 

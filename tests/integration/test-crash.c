@@ -394,8 +394,8 @@ TestSuite(crash);
         crash_at(who, &name##_stage);                       \
     }
 
-/* Before anything exists (main's protection of the binary: "re-executing
- * from ..." for root, "... no re-execution" for a user). */
+/* Before anything exists (main's protection of the binary: "... no
+ * re-execution", for root and for a user). */
 CRASH_AT(before_anything, "re-execut", NULL, false, NULL, false)
 /* The state directory with config.json and exec.fifo, no record. */
 CRASH_AT(state_dir, "create: state directory ready", "stopped", false, NULL, false)

@@ -324,6 +324,35 @@ Test(protect, group_writable_binary_runs_from_a_sealed_copy)
     free(copy);
 }
 
+/* The hostile image of CVE-2019-5736 in bundle b: exe-interp at the path
+ * of mdrun's program interpreter, and /attack/sh a symlink to
+ * /proc/self/exe, owned by c's user.  The config runs /attack/sh -c
+ * script, with /shared (returned, the host's side) shared. */
+static char *hostile_image(struct hx_ctx *c, const char *b, const char *script)
+{
+    char *interp = interp_of(hx_mdrun_bin());
+    if (!interp)
+        hx_skip("%s is static: there is no interpreter to run the attack through", hx_mdrun_bin());
+    char *helper = exe_interp_helper();
+    char *interp_path = fx_fmt("%s/rootfs%s", b, interp);
+    make_parents(c, interp_path);
+    copy_to(c, helper, interp_path, 0755);
+    char *attack = fx_fmt("%s/rootfs/attack/sh", b);
+    make_parents(c, attack);
+    cr_assert(symlink("/proc/self/exe", attack) == 0 && lchown(attack, c->uid, c->gid) == 0);
+    md_spec *s = hx_spec_load(b);
+    char *shared = ct_shared_dir(c, s, "shared");
+    hx_spec_set_args(s, "/attack/sh", "-c", script, NULL);
+    s->process->terminal = false;
+    hx_spec_save(b, s);
+    md_spec_free(s);
+    free(attack);
+    free(interp_path);
+    free(helper);
+    free(interp);
+    return shared;
+}
+
 /* CVE-2019-5736: the image's entrypoint is a symlink to /proc/self/exe,
  * so the kernel executes the runtime's binary in the container, with the
  * image's exe-interp as its program interpreter.  That code keeps an fd
@@ -337,29 +366,12 @@ static void attack(enum hx_who who, bool root_owned, bool reaches_host, const ch
 {
     struct hx_ctx *c = hx_ctx_new(who);
     const char *b = ct_bundle(c, 0);
-    char *interp = interp_of(hx_mdrun_bin());
-    if (!interp)
-        hx_skip("%s is static: there is no interpreter to run the attack through", hx_mdrun_bin());
-    char *helper = exe_interp_helper();
-    char *interp_path = fx_fmt("%s/rootfs%s", b, interp);
-    make_parents(c, interp_path);
-    copy_to(c, helper, interp_path, 0755);
-    char *attack = fx_fmt("%s/rootfs/attack/sh", b);
-    make_parents(c, attack);
-    cr_assert(symlink("/proc/self/exe", attack) == 0 && lchown(attack, c->uid, c->gid) == 0);
-
-    md_spec *s = hx_spec_load(b);
-    char *shared = ct_shared_dir(c, s, "shared");
-    hx_spec_set_args(s, "/attack/sh", "-c",
-                     "echo exe=$(readlink /proc/self/fd/3) > /shared/exe; i=0; "
-                     "while [ $i -lt 40 ]; do "
-                     "if printf PWNED >> /proc/self/fd/3; then echo write=ok > /shared/result; "
-                     "exit 0; fi; i=$((i+1)); sleep 0.05; done 2>/shared/errors; "
-                     "echo write=refused > /shared/result",
-                     NULL);
-    s->process->terminal = false;
-    hx_spec_save(b, s);
-    md_spec_free(s);
+    char *shared = hostile_image(c, b,
+                                 "echo exe=$(readlink /proc/self/fd/3) > /shared/exe; i=0; "
+                                 "while [ $i -lt 40 ]; do "
+                                 "if printf PWNED >> /proc/self/fd/3; then echo write=ok > "
+                                 "/shared/result; exit 0; fi; i=$((i+1)); sleep 0.05; done "
+                                 "2>/shared/errors; echo write=refused > /shared/result");
 
     char *copy = root_owned ? mdrun_copy(c, 0, 0) : mdrun_copy(c, c->uid, c->gid);
     char *real = realpath(copy, NULL);
@@ -408,10 +420,6 @@ static void attack(enum hx_who who, bool root_owned, bool reaches_host, const ch
     free(real);
     free(copy);
     free(shared);
-    free(attack);
-    free(interp_path);
-    free(helper);
-    free(interp);
 }
 
 /* Root: the entrypoint leads to the exec step, a sealed copy that runs
@@ -422,22 +430,7 @@ Test(protect, exe_entrypoint_reaches_only_the_exec_step_root)
 {
     struct hx_ctx *c = hx_ctx_new(HX_ROOT);
     const char *b = ct_bundle(c, 0);
-    char *interp = interp_of(hx_mdrun_bin());
-    if (!interp)
-        hx_skip("%s is static: there is no interpreter to run the attack through", hx_mdrun_bin());
-    char *helper = exe_interp_helper();
-    char *interp_path = fx_fmt("%s/rootfs%s", b, interp);
-    make_parents(c, interp_path);
-    copy_to(c, helper, interp_path, 0755);
-    char *attack = fx_fmt("%s/rootfs/attack/sh", b);
-    make_parents(c, attack);
-    cr_assert(symlink("/proc/self/exe", attack) == 0);
-    md_spec *s = hx_spec_load(b);
-    char *shared = ct_shared_dir(c, s, "shared");
-    hx_spec_set_args(s, "/attack/sh", "-c", "echo ran > /shared/exe", NULL);
-    s->process->terminal = false;
-    hx_spec_save(b, s);
-    md_spec_free(s);
+    char *shared = hostile_image(c, b, "echo ran > /shared/exe");
 
     char *copy = mdrun_copy(c, 0, 0);
     struct blob before = read_blob(copy);
@@ -459,10 +452,6 @@ Test(protect, exe_entrypoint_reaches_only_the_exec_step_root)
     free(id);
     free(copy);
     free(shared);
-    free(attack);
-    free(interp_path);
-    free(helper);
-    free(interp);
 }
 
 /* A user's own binary: the sealed copy refuses it. */

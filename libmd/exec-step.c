@@ -1,7 +1,7 @@
 /* exec-step.c - the exec step (exec-step.h): a static program, without a
  * libc, that execs the container's program for root's processes from a
  * sealed memfd.  Built on its own and embedded in the library
- * (exec-step-blob.S); it is never installed as a file.
+ * (exec-step-blob.c, made by make); it is never installed as a file.
  *
  * Started by anything but mdrun -- as the interpreter of an entrypoint
  * that leads to /proc/self/exe, say -- it refuses, with status 126. */

@@ -640,20 +640,14 @@ __attribute__((noreturn)) static void process_main(struct execing *ex)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    char hints[48];
-    md_seccomp_deny_list(ex->seccomp, hints, sizeof(hints));
     md_exec(&(struct md_exec_call){.path = exec_path,
                                    .argv = ex->argv,
                                    .envp = ex->envp,
                                    .report_kind = 's',
                                    .report_fd = ex->child_sync,
                                    .status = 127,
-                                   .hints = hints});
-    int e = errno;
-    if (md_seccomp_may_deny(ex->seccomp, e))
-        md_failx(&err, e, "exec %s: %s (does linux.seccomp allow execve?)", exec_path, strerror(e));
-    else
-        md_fail(&err, e, "exec %s", exec_path);
+                                   .seccomp = ex->seccomp},
+            &err);
 fail:
     md_sync_send_error(ex->child_sync, &err);
     _exit(127);

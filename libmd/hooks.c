@@ -97,12 +97,15 @@ static _Noreturn void exec_hook(const char *path, char *const argv[], char *cons
         cloexec_from_3();
     /* In the container (startContainer hooks, whose path the image
      * resolves), root's hooks too go through the exec step. */
+    md_error err = {0};
     md_exec(&(struct md_exec_call){.path = path,
                                    .argv = argv,
                                    .envp = envp,
                                    .report_kind = 'h',
                                    .report_fd = report,
-                                   .status = 127});
+                                   .status = 127},
+            &err);
+    errno = err.errnum;
     child_fail(report, STEP_EXEC);
 }
 

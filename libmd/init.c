@@ -324,21 +324,14 @@ __attribute__((noreturn)) void md_init_main(struct md_container *c)
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (seccomp_at(c, SECCOMP_BEFORE_EXEC) && load_seccomp(c, &err) < 0)
         goto fail;
-    char hints[48];
-    md_seccomp_deny_list(c->seccomp, hints, sizeof(hints));
     /* No sync socket any more: a failure goes to the container's stderr. */
     md_exec(&(struct md_exec_call){.path = exec_path,
                                    .argv = c->argv,
                                    .envp = c->env,
                                    .report_fd = -1,
                                    .status = 1,
-                                   .hints = hints});
-    int exec_errno = errno;
-    if (md_seccomp_may_deny(c->seccomp, exec_errno))
-        md_failx(&err, exec_errno, "exec %s: %s (does linux.seccomp allow execve?)", exec_path,
-                 strerror(exec_errno));
-    else
-        md_fail(&err, exec_errno, "exec %s", exec_path);
+                                   .seccomp = c->seccomp},
+            &err);
 fail:
     if (c->sync_fd >= 0)
         md_sync_send_error(c->sync_fd, &err);

@@ -35,6 +35,7 @@
 #include "exec-step.h"
 #include "protect.h"
 #include "safepath.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "userns.h"
 
@@ -278,12 +279,9 @@ static void report_arg(char *buf, size_t size, char kind, int fd)
         snprintf(buf, size, "%c%d", kind, fd);
 }
 
-void md_exec(const struct md_exec_call *call)
+/* Through the exec step; returns with errno when even that exec failed. */
+static void exec_through_step(const struct md_exec_call *call)
 {
-    if (step_fd < 0) {
-        execve(call->path, call->argv, call->envp);
-        return;
-    }
     size_t argc = 0;
     while (call->argv[argc])
         argc++;
@@ -292,10 +290,10 @@ void md_exec(const struct md_exec_call *call)
         errno = ENOMEM;
         return;
     }
-    char where[24], status[16], hints[64];
+    char where[24], status[16], hints[48];
     report_arg(where, sizeof(where), call->report_kind, call->report_fd);
     snprintf(status, sizeof(status), "%d", call->status);
-    snprintf(hints, sizeof(hints), "%s", call->hints ? call->hints : "");
+    md_seccomp_deny_list(call->seccomp, hints, sizeof(hints));
     v[0] = MD_EXEC_STEP_NAME;
     v[1] = where;
     v[2] = status;
@@ -317,6 +315,19 @@ void md_exec(const struct md_exec_call *call)
         fcntl(call->report_fd, F_SETFD, FD_CLOEXEC);
     free(v);
     errno = e;
+}
+
+void md_exec(const struct md_exec_call *call, md_error *err)
+{
+    if (step_fd < 0)
+        execve(call->path, call->argv, call->envp);
+    else
+        exec_through_step(call);
+    int e = errno;
+    if (md_seccomp_may_deny(call->seccomp, e))
+        md_failx(err, e, "exec %s: %s (does linux.seccomp allow execve?)", call->path, strerror(e));
+    else
+        md_fail(err, e, "exec %s", call->path);
 }
 
 int md_protect_dumpable(bool dumpable, md_error *err)

@@ -20,6 +20,8 @@
 
 #include "mdrun.h"
 
+struct md_seccomp_program;
+
 /* Make sure this process runs from a binary no container can write, or
  * will leave it through the exec step.  Returns 0 when it already does
  * (the binary is out of reach, or this is the re-execution), and for root,
@@ -51,16 +53,18 @@ struct md_exec_call {
     const char *path;
     char *const *argv;
     char *const *envp;
-    char report_kind;  /* 's': report_fd is the sync socket, 'h': a hook's report pipe */
-    int report_fd;     /* -1: a failure is told on stderr */
-    int status;        /* the exit status after a failed execve */
-    const char *hints; /* the errnos the seccomp filter may deny it with ("1,38") */
+    char report_kind; /* 's': report_fd is the sync socket, 'h': a hook's report pipe */
+    int report_fd;    /* -1: a failure is told on stderr */
+    int status;       /* the exit status after a failed execve */
+    /* The filter loaded before, for the hint a failure gets; or NULL. */
+    const struct md_seccomp_program *seccomp;
 };
 
 /* Exec call's program, through the exec step when there is one (which
  * then reports a failure of the program's execve as report_kind says and
- * exits with status); returns, with errno, only when the exec failed. */
-void md_exec(const struct md_exec_call *call);
+ * exits with status).  Returns only when the exec failed, with err set:
+ * "exec PATH: reason", and a hint when the filter may have denied it. */
+void md_exec(const struct md_exec_call *call, md_error *err);
 
 /* Whether the running binary is a memfd copy sealed by md_protect_exe(). */
 bool md_exe_is_sealed(void);
